@@ -1,0 +1,93 @@
+//! The agent's effective settings, resolved from the command line and environment.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use updraft_hooks::hook::{HookSettings, default_hooks_dirs};
+use updraft_hooks::script::ScriptDirs;
+
+use crate::cli::RunArgs;
+
+/// Default script working directory, under the state dir.
+pub const SCRIPT_WORKING_SUBDIR: &str = "heat-config-script";
+/// Default script outputs directory, under the state dir.
+pub const SCRIPT_OUTPUTS_SUBDIR: &str = "heat-config-script-outputs";
+
+/// Resolved `run` settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentConfig {
+    /// Metadata URL (a capability: never logged whole).
+    pub metadata_url: String,
+    /// State directory.
+    pub state_dir: PathBuf,
+    /// Exit after one cycle.
+    pub one_time: bool,
+    /// Pause between polls when the server does not long-poll.
+    pub poll_interval: Duration,
+    /// Long-poll wait to ask for; `None` disables long-poll.
+    pub long_poll: Option<Duration>,
+    /// How hooks run.
+    pub hooks: HookSettings,
+}
+
+impl AgentConfig {
+    /// Resolves `args`: `--hooks-dir`s before [`default_hooks_dirs`]; script dirs from the
+    /// options (or `$HEAT_SCRIPT_WORKING`/`$HEAT_SCRIPT_OUTPUTS`), else under the state dir.
+    pub fn from_args(args: RunArgs) -> Self {
+        let mut hooks_dirs = args.hooks_dir;
+        hooks_dirs.extend(default_hooks_dirs());
+        let script = ScriptDirs {
+            working: args
+                .script_working_dir
+                .unwrap_or_else(|| args.state_dir.join(SCRIPT_WORKING_SUBDIR)),
+            outputs: args
+                .script_outputs_dir
+                .unwrap_or_else(|| args.state_dir.join(SCRIPT_OUTPUTS_SUBDIR)),
+        };
+        AgentConfig {
+            metadata_url: args.metadata_url,
+            state_dir: args.state_dir,
+            one_time: args.one_time,
+            poll_interval: Duration::from_secs(args.poll_interval.max(1)),
+            long_poll: (args.long_poll > 0).then(|| Duration::from_secs(args.long_poll)),
+            hooks: HookSettings {
+                hooks_dirs,
+                script,
+                timeout: args.hook_timeout.map(Duration::from_secs),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_resolve_under_the_state_dir() {
+        let args = RunArgs {
+            metadata_url: "http://h/m".into(),
+            state_dir: "/s".into(),
+            one_time: false,
+            poll_interval: 30,
+            long_poll: 0,
+            hooks_dir: vec!["/mine".into()],
+            script_working_dir: None,
+            script_outputs_dir: Some("/out".into()),
+            hook_timeout: Some(5),
+        };
+        let c = AgentConfig::from_args(args);
+        assert_eq!(c.long_poll, None);
+        assert_eq!(
+            c.hooks.script.working,
+            PathBuf::from("/s/heat-config-script")
+        );
+        assert_eq!(c.hooks.script.outputs, PathBuf::from("/out"));
+        assert_eq!(c.hooks.hooks_dirs[0], PathBuf::from("/mine"));
+        assert_eq!(
+            c.hooks.hooks_dirs.last(),
+            Some(&PathBuf::from("/var/lib/heat-config/hooks"))
+        );
+        assert_eq!(c.hooks.timeout, Some(Duration::from_secs(5)));
+    }
+}

@@ -1,0 +1,19 @@
+//! Updraft's in-guest agent: polls its server's metadata, runs each new deployment once
+//! through its hook, and signals the result back.
+//!
+//! [`cli`] is the entry point, embedded both by the `updraft-agent` binary and by
+//! `updraft agent`.
+
+pub mod backoff;
+pub mod cli;
+pub mod collectors;
+pub mod config;
+pub mod daemon;
+pub mod http;
+pub mod metadata;
+pub mod notify;
+pub mod redact;
+pub mod shutdown;
+pub mod state;
+
+pub use cli::{AgentCommand, RunArgs, execute};

@@ -1,0 +1,254 @@
+//! Choosing and running the hook for a deployment's `group`.
+//!
+//! `script` is built in; `Heat::Ungrouped` and `os-apply-config` are never signalled (as in
+//! heat-config); any other group runs the executable of that (sanitised) name from the first
+//! hooks directory that has one, speaking the JSON protocol: the deployment on stdin, the
+//! signal payload on stdout.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::process::Command;
+
+use crate::deployment::{Deployment, UNGROUPED};
+use crate::process::run_captured;
+use crate::script::{self, ScriptDirs};
+use crate::signal::SignalPayload;
+
+/// Environment variable naming an extra hooks directory, searched first.
+pub const HOOKS_ENV: &str = "HEAT_CONFIG_HOOKS";
+
+/// Hooks directories searched after `$HEAT_CONFIG_HOOKS`, in order.
+pub const SYSTEM_HOOKS_DIRS: [&str; 2] = [
+    "/usr/libexec/heat-config/hooks",
+    "/var/lib/heat-config/hooks",
+];
+
+/// How deployments are run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookSettings {
+    /// Directories searched, in order, for an external hook named after the group.
+    pub hooks_dirs: Vec<PathBuf>,
+    /// Directories of the built-in `script` hook.
+    pub script: ScriptDirs,
+    /// Kill a hook (and everything it started) that runs longer than this.
+    pub timeout: Option<Duration>,
+}
+
+/// What running a deployment produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HookOutcome {
+    /// The hook ran (or failed to); send this payload.
+    Signal(SignalPayload),
+    /// No hook exists for the group.
+    NoHook {
+        /// The deployment's group.
+        group: String,
+        /// The directories that were searched.
+        searched: Vec<PathBuf>,
+    },
+    /// A group heat-config never signals (`Heat::Ungrouped`, `os-apply-config`).
+    NotSignalled,
+}
+
+/// `$HEAT_CONFIG_HOOKS` (when set and non-empty), then [`SYSTEM_HOOKS_DIRS`].
+pub fn default_hooks_dirs() -> Vec<PathBuf> {
+    let env = std::env::var_os(HOOKS_ENV).filter(|v| !v.is_empty());
+    env.map(PathBuf::from)
+        .into_iter()
+        .chain(SYSTEM_HOOKS_DIRS.iter().map(PathBuf::from))
+        .collect()
+}
+
+/// A group name reduced to `[A-Za-z0-9_-]`, the hook's file name (`Heat::Ungrouped` →
+/// `HeatUngrouped`).
+pub fn sanitise_group(group: &str) -> String {
+    group
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect()
+}
+
+/// The first executable regular file called `name` in `dirs`.
+pub async fn find_hook(name: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    if name.is_empty() {
+        return None;
+    }
+    for dir in dirs {
+        let candidate = dir.join(name);
+        if let Ok(meta) = tokio::fs::metadata(&candidate).await
+            && meta.is_file()
+            && meta.permissions().mode() & 0o111 != 0
+        {
+            return Some(candidate);
+        }
+    }
+    None
+}
+
+/// Runs `deployment` (already sanitised) through the hook for its group.
+pub async fn run_deployment(deployment: &Deployment, settings: &HookSettings) -> HookOutcome {
+    match deployment.group.as_str() {
+        "script" => {
+            return HookOutcome::Signal(
+                script::run(deployment, &settings.script, settings.timeout).await,
+            );
+        }
+        UNGROUPED | "os-apply-config" => return HookOutcome::NotSignalled,
+        _ => {}
+    }
+    let name = sanitise_group(&deployment.group);
+    match find_hook(&name, &settings.hooks_dirs).await {
+        Some(hook) => HookOutcome::Signal(run_external(&hook, deployment, settings.timeout).await),
+        None => HookOutcome::NoHook {
+            group: deployment.group.clone(),
+            searched: settings.hooks_dirs.clone(),
+        },
+    }
+}
+
+/// Runs an external hook: argv `[hook]`, stdin the deployment JSON, inherited env and cwd.
+async fn run_external(
+    hook: &Path,
+    deployment: &Deployment,
+    timeout: Option<Duration>,
+) -> SignalPayload {
+    let stdin = match serde_json::to_vec(deployment) {
+        Ok(json) => json,
+        Err(err) => {
+            return SignalPayload::new(
+                "",
+                format!(
+                    "deployment {}: cannot encode it for its hook: {err}",
+                    deployment.id
+                ),
+                1,
+            );
+        }
+    };
+    tracing::debug!(id = %deployment.id, hook = %hook.display(), "running hook");
+    match run_captured(Command::new(hook), Some(stdin), timeout).await {
+        Ok(done) if done.timed_out => script::completion_payload(&deployment.id, done, timeout),
+        Ok(done) => SignalPayload::from_hook_run(&done.stdout, &done.stderr, done.code),
+        Err(err) => {
+            let message = format!(
+                "deployment {}: cannot execute hook {}: {err}",
+                deployment.id,
+                hook.display()
+            );
+            tracing::warn!(id = %deployment.id, "{message}");
+            SignalPayload::new("", message, 1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+    use std::os::unix::fs::PermissionsExt;
+
+    fn settings(tmp: &tempfile::TempDir, hooks_dirs: Vec<PathBuf>) -> HookSettings {
+        HookSettings {
+            hooks_dirs,
+            script: ScriptDirs {
+                working: tmp.path().join("work"),
+                outputs: tmp.path().join("out"),
+            },
+            timeout: Some(Duration::from_secs(30)),
+        }
+    }
+
+    fn deployment(group: &str) -> Deployment {
+        serde_json::from_value(json!({
+            "id": "dep-2", "name": "d", "group": group, "config": {"k": "v"},
+            "inputs": [{"name": "x", "value": "y"}],
+        }))
+        .unwrap()
+    }
+
+    fn write_hook(dir: &Path, name: &str, body: &str) {
+        std::fs::create_dir_all(dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, body).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[tokio::test]
+    async fn external_hook_speaks_the_json_protocol() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (first, second) = (tmp.path().join("h1"), tmp.path().join("h2"));
+        std::fs::create_dir_all(&first).unwrap();
+        // Not executable: skipped in favour of the next directory.
+        std::fs::write(first.join("mytool"), "#!/bin/sh\nexit 9\n").unwrap();
+        write_hook(
+            &second,
+            "mytool",
+            "#!/bin/sh\nin=$(cat)\nprintf '{\"deploy_stdout\": %s, \"deploy_status_code\": 0}' \"$in\"\n",
+        );
+        let d = deployment("my::tool");
+        let out = run_deployment(&d, &settings(&tmp, vec![first, second])).await;
+        let HookOutcome::Signal(p) = out else {
+            panic!("{out:?}")
+        };
+        // The hook echoed its stdin back inside its JSON answer.
+        assert_eq!(p.0["deploy_stdout"], serde_json::to_value(&d).unwrap());
+        assert_eq!(p.status_code(), Some(0));
+    }
+
+    #[tokio::test]
+    async fn non_json_hook_output_is_wrapped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("hooks");
+        write_hook(
+            &dir,
+            "puppet",
+            "#!/bin/sh\necho plain\necho oops >&2\nexit 2\n",
+        );
+        let out = run_deployment(&deployment("puppet"), &settings(&tmp, vec![dir])).await;
+        assert_eq!(
+            out,
+            HookOutcome::Signal(SignalPayload::new("plain\n", "oops\n", 2))
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_group_has_no_hook() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dirs = vec![tmp.path().join("none")];
+        let out = run_deployment(&deployment("chef"), &settings(&tmp, dirs.clone())).await;
+        assert_eq!(
+            out,
+            HookOutcome::NoHook {
+                group: "chef".into(),
+                searched: dirs
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn ungrouped_and_apply_config_are_not_signalled() {
+        let tmp = tempfile::tempdir().unwrap();
+        for group in [UNGROUPED, "os-apply-config"] {
+            let out = run_deployment(&deployment(group), &settings(&tmp, vec![])).await;
+            assert_eq!(out, HookOutcome::NotSignalled);
+        }
+    }
+
+    #[tokio::test]
+    async fn script_group_uses_the_builtin_hook() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut d = deployment("script");
+        d.config = Value::String("#!/bin/sh\necho \"x=$x\"\n".into());
+        let out = run_deployment(&d, &settings(&tmp, vec![])).await;
+        assert_eq!(out, HookOutcome::Signal(SignalPayload::new("x=y\n", "", 0)));
+    }
+
+    #[test]
+    fn group_names_are_sanitised() {
+        assert_eq!(sanitise_group("Heat::Ungrouped"), "HeatUngrouped");
+        assert_eq!(sanitise_group("../docker-cmd_2"), "docker-cmd_2");
+        assert_eq!(sanitise_group("é"), "");
+    }
+}

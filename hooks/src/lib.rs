@@ -1,0 +1,18 @@
+//! The deployment contract shared by the Updraft server and agent.
+//!
+//! Both sides speak Heat's formats: the server builds [`deployment::Deployment`] documents
+//! (Heat's "derived configs") into each server's metadata, the agent hands them to a hook
+//! ([`hook`]) and sends a [`signal::SignalPayload`] back. URL signing for the capability
+//! (temp-URL) transports lives in [`signing`] so the server that issues URLs and any tool
+//! that checks them agree byte for byte.
+
+pub mod deployment;
+pub mod hook;
+pub mod names;
+mod process;
+pub mod script;
+pub mod signal;
+pub mod signing;
+
+pub use deployment::{Deployment, DeploymentInput, OutputSchema};
+pub use signal::SignalPayload;

@@ -1,0 +1,104 @@
+//! HTTP: the Heat-compatible native API under `/v1/{project}`, and the capability URLs
+//! under `/temp_url/v1`. Handlers parse, authorise and call the engine; nothing else.
+
+mod auth;
+mod error;
+mod events;
+mod format;
+mod resources;
+mod stacks;
+mod temp_url;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::routing::{get, post, put};
+use tower_http::limit::RequestBodyLimitLayer;
+
+pub use error::ApiError;
+
+use crate::engine::Engine;
+
+/// Heat's `max_json_body_size`.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// State shared by the handlers.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The engine.
+    pub engine: Engine,
+    /// The admin token every `/v1` request must carry.
+    pub admin_token: Arc<String>,
+}
+
+/// The whole HTTP application.
+pub fn router(state: ApiState) -> Router {
+    let v1 = Router::new()
+        .route("/stacks", get(stacks::list).post(stacks::create))
+        .route(
+            "/stacks/{stack}",
+            get(stacks::redirect)
+                .put(stacks::redirect)
+                .patch(stacks::redirect)
+                .delete(stacks::redirect)
+                .post(stacks::redirect),
+        )
+        .route(
+            "/stacks/{stack}/{id}",
+            get(stacks::show).put(stacks::update).delete(stacks::delete),
+        )
+        .route("/stacks/{stack}/{id}/outputs", get(stacks::outputs))
+        .route("/stacks/{stack}/{id}/outputs/{key}", get(stacks::output))
+        .route("/stacks/{stack}/{id}/template", get(stacks::template))
+        .route("/stacks/{stack}/{id}/resources", get(resources::list))
+        .route(
+            "/stacks/{stack}/{id}/resources/{resource}",
+            get(resources::show),
+        )
+        .route(
+            "/stacks/{stack}/{id}/resources/{resource}/metadata",
+            get(resources::metadata),
+        )
+        .route(
+            "/stacks/{stack}/{id}/resources/{resource}/signal",
+            post(resources::signal),
+        )
+        .route("/stacks/{stack}/{id}/events", get(events::list))
+        .route(
+            "/stacks/{stack}/{id}/resources/{resource}/events",
+            get(events::list_for_resource),
+        )
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_admin_token,
+        ));
+    Router::new()
+        .route("/", get(versions))
+        .nest("/v1/{project}", v1)
+        .route("/temp_url/v1/metadata/{server_id}", get(temp_url::metadata))
+        .route("/temp_url/v1/signal/{deployment_id}", put(temp_url::signal))
+        .fallback(not_found)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn versions(headers: axum::http::HeaderMap) -> (StatusCode, axum::Json<serde_json::Value>) {
+    let base = format::base_url(&headers);
+    (
+        StatusCode::MULTIPLE_CHOICES,
+        axum::Json(serde_json::json!({"versions": [{
+            "id": "v1.0", "status": "CURRENT",
+            "links": [{"rel": "self", "href": format!("{base}/v1/")}],
+        }]})),
+    )
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "HTTPNotFound",
+        "The resource could not be found.",
+    )
+}

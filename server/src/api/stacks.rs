@@ -1,0 +1,350 @@
+//! Stack endpoints: list, create, show (with outputs), update, delete, name redirects.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::format::{self, base_url, stack_href, stack_summary};
+use super::{ApiError, ApiState};
+use crate::engine::StackRequest;
+use crate::store::StackRow;
+use crate::template::loader::load_document;
+
+/// Sub-paths that name-only URLs redirect for (`/stacks/{name}/resources` → canonical).
+const REDIRECT_SUBPATHS: &[&str] = &[
+    "resources",
+    "events",
+    "template",
+    "outputs",
+    "environment",
+    "files",
+    "actions",
+];
+
+/// Parses a JSON request body; an empty body is `{}`.
+pub fn json_body(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ApiError::bad_request(
+            "The request body must be a JSON object",
+        )),
+        Err(e) => Err(ApiError::bad_request(format!(
+            "Malformed JSON in request body: {e}"
+        ))),
+    }
+}
+
+/// Finds a live stack of `project` by name or id.
+pub async fn find_stack(
+    state: &ApiState,
+    project: &str,
+    name_or_id: &str,
+) -> Result<StackRow, ApiError> {
+    let store = &state.engine.services().store;
+    if uuid::Uuid::parse_str(name_or_id).is_ok() {
+        if let Some(s) = store
+            .stack(name_or_id)
+            .await?
+            .filter(|s| s.project == project)
+        {
+            return Ok(s);
+        }
+    }
+    store
+        .stack_by_name(project, name_or_id)
+        .await?
+        .ok_or_else(|| ApiError::stack_not_found(name_or_id))
+}
+
+/// Loads the stack at a canonical `/stacks/{name}/{id}` path; a name that does not match
+/// the id is a 404, as in Heat. Deleted stacks are found by id.
+pub async fn canonical_stack(
+    state: &ApiState,
+    project: &str,
+    name: &str,
+    id: &str,
+) -> Result<StackRow, ApiError> {
+    let stack = state.engine.services().store.stack(id).await?;
+    match stack {
+        Some(s) if s.project == project && s.name == name => Ok(s),
+        _ => Err(ApiError::stack_not_found(name)),
+    }
+}
+
+fn redirect_to(location: String) -> Response {
+    let body = json!({
+        "message": format!("The resource was found at <a href=\"{location}\">{location}</a>;\nyou should be redirected automatically.\n\n"),
+        "code": "302 Found",
+        "title": "Found",
+    });
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, location)],
+        Json(body),
+    )
+        .into_response()
+}
+
+fn canonical_location(
+    headers: &HeaderMap,
+    stack: &StackRow,
+    sub: Option<&str>,
+    query: Option<String>,
+) -> String {
+    let mut location = stack_href(&base_url(headers), stack);
+    if let Some(sub) = sub {
+        location.push('/');
+        location.push_str(sub);
+    }
+    if let Some(q) = query.filter(|q| !q.is_empty()) {
+        location.push('?');
+        location.push_str(&q);
+    }
+    location
+}
+
+/// `* /stacks/{name_or_id}` → 302 to the canonical URL (clients re-send method and body).
+pub async fn redirect(
+    State(state): State<ApiState>,
+    Path((project, stack)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let stack = find_stack(&state, &project, &stack).await?;
+    Ok(redirect_to(canonical_location(
+        &headers, &stack, None, query,
+    )))
+}
+
+/// `GET /stacks`.
+pub async fn list(
+    State(state): State<ApiState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let base = base_url(&headers);
+    let stacks = state.engine.services().store.list_stacks(&project).await?;
+    Ok(Json(
+        json!({"stacks": stacks.iter().map(|s| stack_summary(&base, s)).collect::<Vec<_>>()}),
+    ))
+}
+
+/// Reads the stack fields of a create or update body.
+fn stack_request(body: &Map<String, Value>) -> Result<StackRequest, ApiError> {
+    if body.contains_key("template_url") && !body.contains_key("template") {
+        return Err(ApiError::bad_request(
+            "template_url is not supported by this server: send the template inline (heatclient does this for local files)",
+        ));
+    }
+    let template = match body.get("template") {
+        Some(Value::String(text)) => {
+            load_document(text).map_err(|e| ApiError::bad_request(e.message))?
+        }
+        Some(v @ Value::Object(_)) => v.clone(),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "The template is not a JSON object or YAML mapping.",
+            ));
+        }
+        None => return Err(ApiError::bad_request("No template specified")),
+    };
+    let parameters = match body.get("parameters") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => return Err(ApiError::bad_request("parameters must be a JSON object")),
+    };
+    let timeout_mins = match body.get("timeout_mins") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) => Some(s.parse().map_err(|_| {
+            ApiError::bad_request(format!("timeout_mins must be an integer, not \"{s}\""))
+        })?),
+        Some(_) => return Err(ApiError::bad_request("timeout_mins must be an integer")),
+    };
+    let disable_rollback = match body.get("disable_rollback") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => crate::template::parameters::parse_bool(s).ok_or_else(|| {
+            ApiError::bad_request(format!("disable_rollback must be a boolean, not \"{s}\""))
+        })?,
+        Some(_) => return Err(ApiError::bad_request("disable_rollback must be a boolean")),
+    };
+    Ok(StackRequest {
+        template,
+        parameters,
+        environment: body.get("environment").cloned().unwrap_or(Value::Null),
+        files: body.get("files").cloned().unwrap_or(json!({})),
+        timeout_mins,
+        disable_rollback,
+    })
+}
+
+/// `POST /stacks`: 201 `{"stack": {"id", "links"}}`.
+pub async fn create(
+    State(state): State<ApiState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = json_body(&body)?;
+    let name = body
+        .get("stack_name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad_request("No stack name specified"))?
+        .to_string();
+    let request = stack_request(&body)?;
+    let stack = state.engine.create_stack(&project, &name, request).await?;
+    let href = stack_href(&base_url(&headers), &stack);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, href.clone())],
+        Json(json!({"stack": {"id": stack.id, "links": [{"href": href, "rel": "self"}]}})),
+    )
+        .into_response())
+}
+
+/// `GET /stacks/{name}/{id}` (and the name-only sub-path redirects that share its shape).
+pub async fn show(
+    State(state): State<ApiState>,
+    Path((project, name, id)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if REDIRECT_SUBPATHS.contains(&id.as_str()) {
+        let stack = find_stack(&state, &project, &name).await?;
+        return Ok(redirect_to(canonical_location(
+            &headers,
+            &stack,
+            Some(&id),
+            query,
+        )));
+    }
+    let stack = canonical_stack(&state, &project, &name, &id).await?;
+    let base = base_url(&headers);
+    let resolve_outputs = !query
+        .as_deref()
+        .unwrap_or_default()
+        .split('&')
+        .any(|p| p == "resolve_outputs=false" || p == "resolve_outputs=False");
+    let template = Template(&stack.template);
+    let mut body = json!({
+        "stack_name": stack.name,
+        "id": stack.id,
+        "links": [{"href": stack_href(&base, &stack), "rel": "self"}],
+        "creation_time": stack.created_at,
+        "updated_time": stack.updated_at,
+        "deletion_time": stack.deleted_at,
+        "notification_topics": [],
+        "parameters": state.engine.display_parameters(&stack),
+        "description": template.description(),
+        "template_description": template.description(),
+        "capabilities": [],
+        "disable_rollback": stack.disable_rollback,
+        "timeout_mins": stack.timeout_mins,
+        "stack_owner": null,
+        "parent": null,
+        "stack_user_project_id": stack.project,
+        "tags": [],
+        "stack_status": format::status(&stack.action, &stack.status),
+        "stack_status_reason": stack.status_reason,
+    });
+    if resolve_outputs {
+        let outputs = state.engine.outputs(&stack).await.unwrap_or_default();
+        body["outputs"] = Value::Array(outputs);
+    }
+    Ok(Json(json!({"stack": body})).into_response())
+}
+
+struct Template<'a>(&'a Value);
+
+impl Template<'_> {
+    fn description(&self) -> &str {
+        self.0
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or("No description")
+    }
+}
+
+fn accepted() -> Response {
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({"message": "The request is accepted for processing.<br /><br />\n\n\n", "code": "202 Accepted", "title": "Accepted"})),
+    )
+        .into_response()
+}
+
+/// `PUT /stacks/{name}/{id}`: replace template and parameters; 202.
+pub async fn update(
+    State(state): State<ApiState>,
+    Path((project, name, id)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let stack = canonical_stack(&state, &project, &name, &id).await?;
+    if stack.deleted_at.is_some() {
+        return Err(ApiError::stack_not_found(&name));
+    }
+    let body = json_body(&body)?;
+    let request = stack_request(&body)?;
+    state.engine.update_stack(&stack, request).await?;
+    Ok(accepted())
+}
+
+/// `DELETE /stacks/{name}/{id}`: 204, deletion runs in the background.
+pub async fn delete(
+    State(state): State<ApiState>,
+    Path((project, name, id)): Path<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let stack = canonical_stack(&state, &project, &name, &id).await?;
+    state.engine.delete_stack(&stack).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /stacks/{name}/{id}/outputs`: keys and descriptions, unresolved.
+pub async fn outputs(
+    State(state): State<ApiState>,
+    Path((project, name, id)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let stack = canonical_stack(&state, &project, &name, &id).await?;
+    let outputs = state.engine.outputs(&stack).await?;
+    let list: Vec<Value> = outputs
+        .iter()
+        .map(|o| json!({"output_key": o["output_key"], "description": o["description"]}))
+        .collect();
+    Ok(Json(json!({"outputs": list})))
+}
+
+/// `GET /stacks/{name}/{id}/outputs/{key}`.
+pub async fn output(
+    State(state): State<ApiState>,
+    Path((project, name, id, key)): Path<(String, String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let stack = canonical_stack(&state, &project, &name, &id).await?;
+    let outputs = state.engine.outputs(&stack).await?;
+    outputs
+        .into_iter()
+        .find(|o| o["output_key"] == key.as_str())
+        .map(|o| Json(json!({"output": o})))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                format!("Specified output key {key} not found."),
+            )
+        })
+}
+
+/// `GET /stacks/{name}/{id}/template`.
+pub async fn template(
+    State(state): State<ApiState>,
+    Path((project, name, id)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let stack = canonical_stack(&state, &project, &name, &id).await?;
+    Ok(Json(stack.template))
+}

@@ -1,0 +1,164 @@
+//! Capability URLs: metadata for POLL_TEMP_URL servers (GET/HEAD, ETag, Last-Modified,
+//! long-poll with `If-None-Match` + `Prefer: wait=N`) and signals for TEMP_URL_SIGNAL
+//! deployments (PUT). A wrong or missing signature is a 403 and changes nothing.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::stacks::json_body;
+use super::{ApiError, ApiState};
+use crate::auth::temp_url::{METADATA_PREFIX, SIGNAL_PREFIX};
+use crate::store::MetadataRow;
+
+/// Longest long-poll a client may ask for.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// The signature query parameter.
+#[derive(Debug, Deserialize)]
+pub struct Signature {
+    temp_url_sig: Option<String>,
+}
+
+fn forbidden() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "Forbidden",
+        "The temp URL signature is missing or invalid.",
+    )
+}
+
+fn check(state: &ApiState, method: &str, path: &str, sig: &Signature) -> Result<(), ApiError> {
+    match &sig.temp_url_sig {
+        Some(s) if state.engine.services().temp_urls.verify(method, path, s) => Ok(()),
+        _ => Err(forbidden()),
+    }
+}
+
+fn etag(row: &MetadataRow) -> String {
+    format!(
+        "\"{}-{}\"",
+        row.version,
+        &row.server_id[..row.server_id.len().min(8)]
+    )
+}
+
+/// `Prefer: wait=N` (RFC 7240), capped.
+fn requested_wait(headers: &HeaderMap) -> Option<Duration> {
+    let prefer = headers.get("prefer")?.to_str().ok()?;
+    prefer
+        .split(',')
+        .filter_map(|p| p.trim().strip_prefix("wait="))
+        .filter_map(|n| n.trim().parse::<u64>().ok())
+        .map(|n| Duration::from_secs(n).min(MAX_WAIT))
+        .next()
+}
+
+fn document_response(row: &MetadataRow, waited: bool) -> Response {
+    let mut response = (StatusCode::OK, axum::Json(row.document.clone())).into_response();
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag(row)) {
+        h.insert(header::ETAG, v);
+    }
+    if let Some(v) = last_modified(row) {
+        h.insert(header::LAST_MODIFIED, v);
+    }
+    if waited {
+        h.insert("preference-applied", HeaderValue::from_static("wait"));
+    }
+    response
+}
+
+fn last_modified(row: &MetadataRow) -> Option<HeaderValue> {
+    let t = chrono::DateTime::parse_from_rfc3339(&row.updated_at).ok()?;
+    let system: std::time::SystemTime = t.with_timezone(&chrono::Utc).into();
+    HeaderValue::from_str(&httpdate::fmt_http_date(system)).ok()
+}
+
+/// `GET|HEAD /temp_url/v1/metadata/{server_id}?temp_url_sig=…`.
+pub async fn metadata(
+    State(state): State<ApiState>,
+    Path(server_id): Path<String>,
+    Query(sig): Query<Signature>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    // HEAD (the stock request collector's first call) is served by this GET route.
+    check(
+        &state,
+        "GET",
+        &format!("{METADATA_PREFIX}{server_id}"),
+        &sig,
+    )?;
+    let services = state.engine.services();
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "The server's metadata could not be found.",
+        )
+    };
+    // Subscribe before reading, so a change between the read and the wait is not missed.
+    let mut changes = services.notifier.watch_metadata(&server_id);
+    let row = services
+        .store
+        .metadata(&server_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let client_tag = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let Some(client_tag) = client_tag.filter(|t| *t == etag(&row)) else {
+        return Ok(document_response(&row, false));
+    };
+    let wait = requested_wait(&headers);
+    if let Some(wait) = wait {
+        changes.mark_unchanged();
+        if let Ok(Ok(())) = tokio::time::timeout(wait, changes.changed()).await {
+            let row = services
+                .store
+                .metadata(&server_id)
+                .await?
+                .ok_or_else(not_found)?;
+            if etag(&row) != client_tag {
+                return Ok(document_response(&row, true));
+            }
+        }
+    }
+    let mut response = StatusCode::NOT_MODIFIED.into_response();
+    if let Ok(v) = HeaderValue::from_str(&client_tag) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    if wait.is_some() {
+        response
+            .headers_mut()
+            .insert("preference-applied", HeaderValue::from_static("wait"));
+    }
+    Ok(response)
+}
+
+/// `PUT /temp_url/v1/signal/{deployment_id}?temp_url_sig=…`: 201, as Swift answers a PUT.
+pub async fn signal(
+    State(state): State<ApiState>,
+    Path(deployment_id): Path<String>,
+    Query(sig): Query<Signature>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    check(
+        &state,
+        "PUT",
+        &format!("{SIGNAL_PREFIX}{deployment_id}"),
+        &sig,
+    )?;
+    let body = json_body(&body)?;
+    state
+        .engine
+        .signal_deployment(&deployment_id, Value::Object(body))
+        .await?;
+    Ok(StatusCode::CREATED)
+}

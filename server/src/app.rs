@@ -1,0 +1,101 @@
+//! Starting a server: open the store, build the engine and API, bind, serve.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{ApiState, router};
+use crate::auth::temp_url::TempUrls;
+use crate::engine::Engine;
+use crate::engine::notifier::Notifier;
+use crate::engine::services::Services;
+use crate::resources::Registry;
+use crate::store::{Store, StoreError};
+
+/// How to run a server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Listen address (`127.0.0.1:0` for an ephemeral port).
+    pub bind: SocketAddr,
+    /// sqlx database URL.
+    pub database_url: String,
+    /// Base URL agents reach us at; defaults to `http://<bound address>`.
+    pub public_url: Option<String>,
+    /// The admin token for the native API.
+    pub admin_token: String,
+}
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// A started server.
+pub struct RunningServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its base URL.
+    pub base_url: String,
+    /// Finishes when the server stops.
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Opens the store, binds and starts serving until `shutdown` is cancelled.
+pub async fn start(
+    config: ServerConfig,
+    shutdown: CancellationToken,
+) -> Result<RunningServer, StartError> {
+    let store = Store::connect(&config.database_url).await?;
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.bind,
+        source,
+    })?;
+    let base_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let key = store
+        .setting_or_insert("temp_url_key", &crate::auth::admin_token::generate())
+        .await?;
+    let services = Arc::new(Services {
+        store,
+        temp_urls: TempUrls::new(&base_url, key.into_bytes()),
+        notifier: Notifier::default(),
+        registry: Registry::builtin(),
+    });
+    let state = ApiState {
+        engine: Engine::new(services),
+        admin_token: Arc::new(config.admin_token),
+    };
+    let app = router(state);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+    });
+    tracing::info!(%addr, "updraft server listening");
+    Ok(RunningServer {
+        addr,
+        base_url,
+        task,
+    })
+}

@@ -1,0 +1,59 @@
+//! Capability URLs for POLL_TEMP_URL metadata and TEMP_URL_SIGNAL signals.
+//!
+//! `GET /temp_url/v1/metadata/<server id>?temp_url_sig=…` serves a server's metadata and
+//! `PUT /temp_url/v1/signal/<deployment id>?temp_url_sig=…` takes a deployment's signal.
+//! The signature (see `updraft_hooks::signing`) binds method and path; the URLs do not
+//! expire and stop working when the server or deployment is deleted.
+
+use updraft_hooks::signing;
+
+/// Issues and checks capability URLs.
+#[derive(Clone)]
+pub struct TempUrls {
+    base: String,
+    key: Vec<u8>,
+}
+
+impl std::fmt::Debug for TempUrls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the key.
+        f.debug_struct("TempUrls")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Path prefix of metadata URLs.
+pub const METADATA_PREFIX: &str = "/temp_url/v1/metadata/";
+/// Path prefix of signal URLs.
+pub const SIGNAL_PREFIX: &str = "/temp_url/v1/signal/";
+
+impl TempUrls {
+    /// URLs under `base` (e.g. `http://127.0.0.1:8004`) signed with `key`.
+    pub fn new(base: &str, key: Vec<u8>) -> Self {
+        TempUrls {
+            base: base.trim_end_matches('/').to_string(),
+            key,
+        }
+    }
+
+    fn url(&self, method: &str, path: &str) -> String {
+        let sig = signing::sign(&self.key, method, path);
+        format!("{}{}?{}={}", self.base, path, signing::SIGNATURE_PARAM, sig)
+    }
+
+    /// The metadata URL of a server (GET; HEAD accepted with the same signature).
+    pub fn metadata_url(&self, server_id: &str) -> String {
+        self.url("GET", &format!("{METADATA_PREFIX}{server_id}"))
+    }
+
+    /// The signal URL of a deployment (PUT).
+    pub fn signal_url(&self, deployment_id: &str) -> String {
+        self.url("PUT", &format!("{SIGNAL_PREFIX}{deployment_id}"))
+    }
+
+    /// Checks a presented signature for `method` and `path`.
+    pub fn verify(&self, method: &str, path: &str, signature: &str) -> bool {
+        signing::verify(&self.key, method, path, signature)
+    }
+}

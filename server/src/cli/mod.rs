@@ -1,0 +1,55 @@
+//! The `updraft` command line.
+
+mod server;
+mod up;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Updraft: Heat-compatible software-configuration orchestration.
+#[derive(Debug, Parser)]
+#[command(name = "updraft", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the API server and engine.
+    Server(server::ServerArgs),
+    /// Run a template locally: in-process server, one agent per server, outputs printed.
+    Up(up::UpArgs),
+    /// The in-guest agent (the same code as `updraft-agent`).
+    Agent {
+        #[command(subcommand)]
+        command: updraft_agent::cli::AgentCommand,
+    },
+}
+
+impl Cli {
+    /// Log filter when `RUST_LOG` is unset: `up` keeps its own output readable.
+    pub fn default_log_filter(&self) -> &'static str {
+        match self.command {
+            Command::Up(_) => "warn",
+            _ => "info",
+        }
+    }
+}
+
+/// Runs the chosen command.
+pub async fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Server(args) => server::run(args).await,
+        Command::Up(args) => up::run(args).await,
+        Command::Agent { command } => return updraft_agent::cli::execute(command).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("updraft: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

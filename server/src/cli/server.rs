@@ -1,0 +1,83 @@
+//! `updraft server`: run the API and engine until stopped.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+use updraft_server::app::{ServerConfig, start};
+use updraft_server::auth::admin_token;
+use updraft_server::store::Store;
+
+/// Options of `updraft server`.
+#[derive(Debug, clap::Args)]
+pub struct ServerArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8004")]
+    bind: SocketAddr,
+    /// Directory for the embedded SQLite database.
+    #[arg(long, default_value = "updraft-data")]
+    data_dir: PathBuf,
+    /// Database URL (`sqlite://…` or `postgres://…`); overrides --data-dir.
+    #[arg(long, env = "UPDRAFT_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Base URL that agents use to reach this server (default: http://<bind>).
+    #[arg(long, env = "UPDRAFT_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Admin token for the native API; generated and printed once when not given.
+    #[arg(long, env = "UPDRAFT_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+}
+
+/// Runs the server until SIGINT/SIGTERM.
+pub async fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
+    let database_url = match args.database_url {
+        Some(url) => url,
+        None => {
+            std::fs::create_dir_all(&args.data_dir).with_context(|| {
+                format!("cannot create data directory {}", args.data_dir.display())
+            })?;
+            Store::sqlite_url(&args.data_dir)
+        }
+    };
+    let admin_token = match args.admin_token {
+        Some(t) if !t.is_empty() => t,
+        _ => {
+            let t = admin_token::generate();
+            println!("updraft: generated admin token (pass it as X-Auth-Token): {t}");
+            t
+        }
+    };
+    let shutdown = CancellationToken::new();
+    let server = start(
+        ServerConfig {
+            bind: args.bind,
+            database_url,
+            public_url: args.public_url,
+            admin_token,
+        },
+        shutdown.clone(),
+    )
+    .await?;
+    println!("updraft: listening on {}", server.base_url);
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_stop_signal().await;
+        stop.cancel();
+    });
+    server
+        .task
+        .await
+        .context("server task failed")?
+        .context("server stopped with an error")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_stop_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+    }
+}

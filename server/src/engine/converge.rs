@@ -1,0 +1,391 @@
+//! Create and update: brings a stack's resources to a template, in dependency order.
+//!
+//! Create is an update from an empty stack. Per resource: absent or failed → create;
+//! unchanged properties → nothing; only `update_allowed` properties changed → update in
+//! place; otherwise → replace (the new one is created first, the old one deleted at the end).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value};
+
+use crate::engine::events;
+use crate::engine::graph;
+use crate::engine::scheduler::run_graph;
+use crate::engine::services::Services;
+use crate::engine::stack_view::{ResourceState, StackView};
+use crate::resources::properties;
+use crate::resources::{ResourceContext, ResourceError, ResourceType, StackIdentity};
+use crate::store::{ResourceRow, now_timestamp};
+use crate::template::functions;
+use crate::template::{ResourceDefinition, Template, TemplateError};
+
+/// How many resources of one stack act at once.
+const CONCURRENCY: usize = 16;
+
+/// Everything one create/update run needs.
+#[derive(Clone)]
+pub struct Plan {
+    /// Shared services.
+    pub services: Arc<Services>,
+    /// The stack.
+    pub stack: StackIdentity,
+    /// `CREATE` or `UPDATE`.
+    pub action: &'static str,
+    /// The template to converge to.
+    pub template: Arc<Template>,
+    /// Resolved parameters.
+    pub params: Map<String, Value>,
+}
+
+/// Runs the plan. `Err` carries the stack status reason.
+pub async fn converge(plan: Plan) -> Result<(), String> {
+    let store = &plan.services.store;
+    let rows = store
+        .stack_resources(&plan.stack.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let existing: HashMap<String, ResourceRow> =
+        rows.iter().map(|r| (r.name.clone(), r.clone())).collect();
+    let view = Arc::new(Mutex::new(StackView::new(
+        plan.stack.clone(),
+        plan.params.clone(),
+        &plan.template,
+        &rows,
+    )));
+    let replaced: Arc<Mutex<Vec<ResourceRow>>> = Arc::default();
+    let deps = graph::dependencies(&plan.template);
+    let nodes: Vec<String> = plan.template.resources.keys().cloned().collect();
+
+    let outcome = run_graph(&nodes, &deps, CONCURRENCY, |name| {
+        let plan = plan.clone();
+        let view = view.clone();
+        let replaced = replaced.clone();
+        let current = existing.get(&name).cloned();
+        async move { converge_one(&plan, &name, current, &view, &replaced).await }
+    })
+    .await;
+
+    if let Err(failure) = outcome {
+        for name in &failure.stopped {
+            let reason = format!(
+                "{} stopped because resources.{} failed",
+                plan.action, failure.node
+            );
+            let _ = store
+                .set_resource_state(&plan.stack.id, name, plan.action, "FAILED", &reason)
+                .await;
+        }
+        return Err(format!(
+            "Resource {} failed: {}",
+            plan.action, failure.reason
+        ));
+    }
+
+    // Clean up what the template no longer has, newest first, then replaced resources.
+    let mut obsolete: Vec<&ResourceRow> = rows
+        .iter()
+        .filter(|r| !plan.template.resources.contains_key(&r.name))
+        .collect();
+    obsolete.reverse();
+    for row in obsolete {
+        delete_physical(&plan.services, &plan.stack, row, true).await?;
+    }
+    let replaced = std::mem::take(&mut *replaced.lock().unwrap_or_else(|p| p.into_inner()));
+    for row in replaced.iter().rev() {
+        delete_physical(&plan.services, &plan.stack, row, false).await?;
+    }
+    Ok(())
+}
+
+/// Resolves and validates a resource's properties against the current view.
+fn resolve_properties(
+    rtype: &dyn ResourceType,
+    def: &ResourceDefinition,
+    template: &Template,
+    view: &StackView,
+) -> Result<Map<String, Value>, TemplateError> {
+    let path = format!("resources.{}.properties", def.name);
+    let resolved = functions::resolve(&def.properties, template.version, view, &path)?;
+    let props = properties::validate(rtype.properties_schema(), &resolved, &path, &|_| false)?;
+    rtype.validate(&props, &path)?;
+    Ok(props)
+}
+
+/// Heat's resource failure reason: `<ExceptionType>: resources.<name>: <message>`.
+pub fn failure_reason(name: &str, err: &ResourceError) -> String {
+    format!("{}: resources.{}: {}", err.heat_type(), name, err)
+}
+
+async fn converge_one(
+    plan: &Plan,
+    name: &str,
+    current: Option<ResourceRow>,
+    view: &Mutex<StackView>,
+    replaced: &Mutex<Vec<ResourceRow>>,
+) -> Result<(), String> {
+    let services = &plan.services;
+    let def = plan
+        .template
+        .resources
+        .get(name)
+        .ok_or_else(|| format!("resource {name} vanished from the template"))?;
+    let rtype = services.registry.get(&def.resource_type).ok_or_else(|| {
+        format!(
+            "The Resource Type ({}) could not be found.",
+            def.resource_type
+        )
+    })?;
+    let snapshot = view.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let props = resolve_properties(rtype.as_ref(), def, &plan.template, &snapshot);
+
+    let usable = current.as_ref().filter(|r| {
+        r.resource_type == def.resource_type
+            && r.status == "COMPLETE"
+            && r.action != "INIT"
+            && r.action != "DELETE"
+    });
+    let action = match (&props, usable) {
+        (Ok(p), Some(row)) => {
+            let changed = properties::changed(&row.properties, p);
+            if changed.is_empty() {
+                return Ok(());
+            }
+            let in_place = changed.iter().all(|k| {
+                rtype
+                    .properties_schema()
+                    .iter()
+                    .any(|s| s.name == k && s.update_allowed)
+            });
+            if in_place { "UPDATE" } else { "REPLACE" }
+        }
+        _ => "CREATE",
+    };
+    let ctx = ResourceContext {
+        services,
+        stack: &plan.stack,
+        name,
+    };
+    let row_action = if action == "UPDATE" {
+        "UPDATE"
+    } else {
+        "CREATE"
+    };
+    let base = match (action, &current) {
+        ("UPDATE", Some(row)) => row.clone(),
+        _ => ResourceRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            stack_id: plan.stack.id.clone(),
+            name: name.to_string(),
+            resource_type: def.resource_type.clone(),
+            action: row_action.into(),
+            status: "IN_PROGRESS".into(),
+            status_reason: "state changed".into(),
+            physical_id: String::new(),
+            reference_id: None,
+            properties: Value::Object(Map::new()),
+            attributes: Map::new(),
+            data: Map::new(),
+            created_at: now_timestamp(),
+            updated_at: None,
+        },
+    };
+    if action == "REPLACE"
+        || (action == "CREATE" && current.as_ref().is_some_and(|r| !r.physical_id.is_empty()))
+    {
+        if let Some(old) = current.clone() {
+            replaced.lock().unwrap_or_else(|p| p.into_inner()).push(old);
+        }
+    }
+    let mut row = base;
+    row.action = row_action.into();
+    row.status = "IN_PROGRESS".into();
+    row.status_reason = "state changed".into();
+    services
+        .store
+        .put_resource(&row)
+        .await
+        .map_err(|e| e.to_string())?;
+    events::event(
+        services,
+        &plan.stack.id,
+        name,
+        &def.resource_type,
+        &row.physical_id,
+        row_action,
+        "IN_PROGRESS",
+        "state changed",
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+
+    let props = match props {
+        Ok(p) => p,
+        Err(e) => {
+            let reason = format!("{}: {}", e.kind.heat_type(), e);
+            fail(
+                services,
+                &plan.stack.id,
+                name,
+                def,
+                &row.physical_id,
+                row_action,
+                &reason,
+            )
+            .await;
+            return Err(reason);
+        }
+    };
+    let result = if row_action == "UPDATE" {
+        rtype.update(&ctx, &row, &props).await
+    } else {
+        rtype.create(&ctx, &props).await
+    };
+    match result {
+        Ok(outcome) => {
+            row.physical_id = outcome.physical_id;
+            row.reference_id = outcome.reference_id;
+            row.attributes = outcome.attributes;
+            row.data = outcome.data;
+            row.properties = Value::Object(props);
+            row.status = "COMPLETE".into();
+            row.updated_at = Some(now_timestamp());
+            services
+                .store
+                .put_resource(&row)
+                .await
+                .map_err(|e| e.to_string())?;
+            events::event(
+                services,
+                &plan.stack.id,
+                name,
+                &def.resource_type,
+                &row.physical_id,
+                row_action,
+                "COMPLETE",
+                "state changed",
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            view.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .resources
+                .insert(name.to_string(), ResourceState::from_row(&row));
+            Ok(())
+        }
+        Err(e) => {
+            let reason = failure_reason(name, &e);
+            // Keep what the handler recorded early (e.g. a deployment id) on the row.
+            let physical = services
+                .store
+                .resource(&plan.stack.id, name)
+                .await
+                .ok()
+                .flatten()
+                .map(|r| r.physical_id)
+                .unwrap_or_default();
+            fail(
+                services,
+                &plan.stack.id,
+                name,
+                def,
+                &physical,
+                row_action,
+                &reason,
+            )
+            .await;
+            Err(reason)
+        }
+    }
+}
+
+async fn fail(
+    services: &Services,
+    stack_id: &str,
+    name: &str,
+    def: &ResourceDefinition,
+    physical_id: &str,
+    action: &str,
+    reason: &str,
+) {
+    if let Err(e) = events::resource_state(
+        services,
+        stack_id,
+        name,
+        &def.resource_type,
+        physical_id,
+        action,
+        "FAILED",
+        reason,
+    )
+    .await
+    {
+        tracing::error!(stack_id, resource = name, error = %e, "could not record a resource failure");
+    }
+}
+
+/// Deletes a resource's physical object, recording DELETE events. With `remove_row`, the
+/// row goes too (the resource left the template); otherwise the row already belongs to a
+/// replacement and is left alone.
+pub async fn delete_physical(
+    services: &Arc<Services>,
+    stack: &StackIdentity,
+    row: &ResourceRow,
+    remove_row: bool,
+) -> Result<(), String> {
+    let Some(rtype) = services.registry.get(&row.resource_type) else {
+        return Ok(());
+    };
+    let ctx = ResourceContext {
+        services,
+        stack,
+        name: &row.name,
+    };
+    let record = |status: &'static str, reason: String| async move {
+        let r = if remove_row {
+            events::resource_state(
+                services,
+                &stack.id,
+                &row.name,
+                &row.resource_type,
+                &row.physical_id,
+                "DELETE",
+                status,
+                &reason,
+            )
+            .await
+        } else {
+            events::event(
+                services,
+                &stack.id,
+                &row.name,
+                &row.resource_type,
+                &row.physical_id,
+                "DELETE",
+                status,
+                &reason,
+            )
+            .await
+        };
+        r.map_err(|e| e.to_string())
+    };
+    record("IN_PROGRESS", "state changed".into()).await?;
+    match rtype.delete(&ctx, row).await {
+        Ok(()) => {
+            record("COMPLETE", "state changed".into()).await?;
+            if remove_row {
+                services
+                    .store
+                    .delete_resource(&stack.id, &row.name)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let reason = failure_reason(&row.name, &e);
+            record("FAILED", reason.clone()).await?;
+            Err(format!("Resource DELETE failed: {reason}"))
+        }
+    }
+}

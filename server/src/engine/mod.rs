@@ -1,0 +1,507 @@
+//! The orchestration engine: validates stack requests, runs create/update/delete in
+//! dependency order in background tasks, routes signals, and resolves outputs.
+//!
+//! Architecture invariant: every state change is persisted (with an event) before the next
+//! step acts on it; handlers in `api/` only parse, authorise and call [`Engine`].
+
+pub mod converge;
+pub mod events;
+pub mod graph;
+pub mod notifier;
+pub mod scheduler;
+pub mod server_metadata;
+pub mod services;
+pub mod stack_view;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+use tokio::task::AbortHandle;
+
+use crate::resources::properties;
+use crate::resources::{ResourceContext, ResourceError, StackIdentity};
+use crate::store::{StackRow, StoreError, now_timestamp};
+use crate::template::functions;
+use crate::template::{Template, TemplateError, TemplateErrorKind, environment, parameters};
+use converge::{Plan, converge, delete_physical};
+use services::Services;
+use stack_view::StackView;
+
+/// Why an engine call was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The template, environment or parameters are wrong.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// Something named does not exist (`type`, `message`).
+    #[error("{1}")]
+    NotFound(&'static str, String),
+    /// A conflict such as an existing stack name (`type`, `message`).
+    #[error("{1}")]
+    Conflict(&'static str, String),
+    /// A request that cannot be acted on (`type`, `message`).
+    #[error("{1}")]
+    BadRequest(&'static str, String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A stack as requested: what create and update take.
+#[derive(Debug, Clone)]
+pub struct StackRequest {
+    /// Template document.
+    pub template: Value,
+    /// Request `parameters`.
+    pub parameters: Map<String, Value>,
+    /// Environment (map or text).
+    pub environment: Value,
+    /// Files map.
+    pub files: Value,
+    /// Action timeout.
+    pub timeout_mins: Option<i64>,
+    /// Whether failure leaves the stack as is (Heat's default: true).
+    pub disable_rollback: bool,
+}
+
+/// The engine handle shared by the API.
+#[derive(Clone)]
+pub struct Engine {
+    services: Arc<Services>,
+    running: Arc<Mutex<HashMap<String, AbortHandle>>>,
+}
+
+/// A validated template with its resolved parameters.
+struct Prepared {
+    template: Template,
+    params: Map<String, Value>,
+    environment: Value,
+}
+
+fn prepare(services: &Services, request: &StackRequest) -> Result<Prepared, EngineError> {
+    let template = Template::parse(&request.template)?;
+    let env = environment::parse(&request.environment)?;
+    let mut supplied = env.parameters.clone();
+    supplied.extend(request.parameters.clone());
+    let params =
+        parameters::resolve_values(&template.parameters, &supplied, &env.parameter_defaults)?;
+    template.validate(&services.registry)?;
+    graph::check_acyclic(&graph::dependencies(&template))?;
+    for (name, def) in &template.resources {
+        let Some(rtype) = services.registry.get(&def.resource_type) else {
+            continue;
+        };
+        let path = format!("resources.{name}.properties");
+        let version = template.version;
+        let props =
+            properties::validate(rtype.properties_schema(), &def.properties, &path, &|v| {
+                functions::contains_call(v, version)
+            })?;
+        rtype.validate(&props, &path)?;
+    }
+    Ok(Prepared {
+        template,
+        params,
+        environment: env.stored,
+    })
+}
+
+fn identity(stack: &StackRow) -> StackIdentity {
+    StackIdentity {
+        id: stack.id.clone(),
+        name: stack.name.clone(),
+        project: stack.project.clone(),
+    }
+}
+
+/// The template and resolved parameters of a stored stack.
+fn stored_definition(stack: &StackRow) -> Result<(Template, Map<String, Value>), TemplateError> {
+    let template = Template::parse(&stack.template)?;
+    let env = environment::parse(&stack.environment)?;
+    let mut supplied = env.parameters.clone();
+    supplied.extend(stack.parameters.clone());
+    let params =
+        parameters::resolve_values(&template.parameters, &supplied, &env.parameter_defaults)?;
+    Ok((template, params))
+}
+
+impl Engine {
+    /// An engine over `services`.
+    pub fn new(services: Arc<Services>) -> Self {
+        Engine {
+            services,
+            running: Arc::default(),
+        }
+    }
+
+    /// The shared services.
+    pub fn services(&self) -> &Arc<Services> {
+        &self.services
+    }
+
+    /// Validates and stores a new stack, then creates it in the background.
+    pub async fn create_stack(
+        &self,
+        project: &str,
+        name: &str,
+        request: StackRequest,
+    ) -> Result<StackRow, EngineError> {
+        let valid_name = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && name.len() <= 255
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        if !valid_name {
+            return Err(EngineError::BadRequest(
+                "StackValidationFailed",
+                format!(
+                    "Invalid stack name {name} must contain only alphanumeric or \"_-.\" characters, must start with alpha and must be 255 characters or less."
+                ),
+            ));
+        }
+        let prepared = prepare(&self.services, &request)?;
+        let store = &self.services.store;
+        if store.stack_by_name(project, name).await?.is_some() {
+            return Err(EngineError::Conflict(
+                "StackExists",
+                format!("The Stack ({name}) already exists."),
+            ));
+        }
+        let stack = StackRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            project: project.to_string(),
+            name: name.to_string(),
+            action: "CREATE".into(),
+            status: "IN_PROGRESS".into(),
+            status_reason: "Stack CREATE started".into(),
+            template: request.template.clone(),
+            environment: prepared.environment.clone(),
+            files: request.files.clone(),
+            parameters: request.parameters.clone(),
+            disable_rollback: request.disable_rollback,
+            timeout_mins: request.timeout_mins,
+            created_at: now_timestamp(),
+            updated_at: None,
+            deleted_at: None,
+        };
+        store.insert_stack(&stack).await?;
+        for (rname, def) in &prepared.template.resources {
+            store
+                .put_resource(&crate::store::ResourceRow {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    stack_id: stack.id.clone(),
+                    name: rname.clone(),
+                    resource_type: def.resource_type.clone(),
+                    action: "INIT".into(),
+                    status: "COMPLETE".into(),
+                    status_reason: String::new(),
+                    physical_id: String::new(),
+                    reference_id: None,
+                    properties: Value::Object(Map::new()),
+                    attributes: Map::new(),
+                    data: Map::new(),
+                    created_at: now_timestamp(),
+                    updated_at: None,
+                })
+                .await?;
+        }
+        events::stack_state(
+            &self.services,
+            &stack.id,
+            name,
+            "CREATE",
+            "IN_PROGRESS",
+            "Stack CREATE started",
+        )
+        .await?;
+        self.spawn_converge(&stack, "CREATE", prepared);
+        Ok(stack)
+    }
+
+    /// Replaces the stack's template and parameters (PUT) and converges to them.
+    pub async fn update_stack(
+        &self,
+        stack: &StackRow,
+        request: StackRequest,
+    ) -> Result<(), EngineError> {
+        if stack.status == "IN_PROGRESS" {
+            return Err(EngineError::Conflict(
+                "ActionInProgress",
+                format!(
+                    "Stack {} already has an action ({}) in progress.",
+                    stack.name, stack.action
+                ),
+            ));
+        }
+        let prepared = prepare(&self.services, &request)?;
+        let mut updated = stack.clone();
+        updated.template = request.template;
+        updated.environment = prepared.environment.clone();
+        updated.files = request.files;
+        updated.parameters = request.parameters;
+        updated.timeout_mins = request.timeout_mins.or(stack.timeout_mins);
+        updated.disable_rollback = request.disable_rollback;
+        self.services.store.set_stack_definition(&updated).await?;
+        events::stack_state(
+            &self.services,
+            &stack.id,
+            &stack.name,
+            "UPDATE",
+            "IN_PROGRESS",
+            "Stack UPDATE started",
+        )
+        .await?;
+        self.spawn_converge(&updated, "UPDATE", prepared);
+        Ok(())
+    }
+
+    fn spawn_converge(&self, stack: &StackRow, action: &'static str, prepared: Prepared) {
+        let plan = Plan {
+            services: self.services.clone(),
+            stack: identity(stack),
+            action,
+            template: Arc::new(prepared.template),
+            params: prepared.params,
+        };
+        let timeout = stack
+            .timeout_mins
+            .filter(|m| *m > 0)
+            .map(|m| Duration::from_secs(m as u64 * 60));
+        let services = self.services.clone();
+        let stack_id = stack.id.clone();
+        let stack_name = stack.name.clone();
+        self.spawn(&stack.id, async move {
+            let result = match timeout {
+                Some(t) => tokio::time::timeout(t, converge(plan))
+                    .await
+                    .unwrap_or_else(|_| Err("Timed out".into())),
+                None => converge(plan).await,
+            };
+            let (status, reason) = match result {
+                Ok(()) => ("COMPLETE", format!("Stack {action} completed successfully")),
+                Err(reason) => ("FAILED", reason),
+            };
+            if let Err(e) =
+                events::stack_state(&services, &stack_id, &stack_name, action, status, &reason)
+                    .await
+            {
+                tracing::error!(stack_id, error = %e, "could not record the stack's final state");
+            }
+            tracing::info!(stack = %stack_name, action, status, "stack action finished");
+        });
+    }
+
+    /// Runs `work` as the stack's one background action, stopping any earlier one.
+    fn spawn(&self, stack_id: &str, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        let handle = tokio::spawn(work).abort_handle();
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = running.insert(stack_id.to_string(), handle) {
+            old.abort();
+        }
+    }
+
+    /// Deletes the stack in the background, pre-empting any action in flight.
+    pub async fn delete_stack(&self, stack: &StackRow) -> Result<(), EngineError> {
+        if stack.deleted_at.is_some() {
+            return Err(EngineError::NotFound(
+                "EntityNotFound",
+                format!("The Stack ({}) could not be found.", stack.name),
+            ));
+        }
+        events::stack_state(
+            &self.services,
+            &stack.id,
+            &stack.name,
+            "DELETE",
+            "IN_PROGRESS",
+            "Stack DELETE started",
+        )
+        .await?;
+        let services = self.services.clone();
+        let stack = stack.clone();
+        self.spawn(&stack.id.clone(), async move {
+            let (status, reason) = match delete_all(&services, &stack).await {
+                Ok(()) => ("COMPLETE", "Stack DELETE completed successfully".to_string()),
+                Err(reason) => ("FAILED", reason),
+            };
+            if let Err(e) = events::stack_state(&services, &stack.id, &stack.name, "DELETE", status, &reason).await {
+                tracing::error!(stack_id = %stack.id, error = %e, "could not record the stack's final state");
+            }
+        });
+        Ok(())
+    }
+
+    /// Delivers a signal to a resource (native API). Returns nothing: like Heat, the
+    /// caller only learns whether the resource takes signals.
+    pub async fn signal_resource(
+        &self,
+        stack: &StackRow,
+        resource: &str,
+        body: Value,
+    ) -> Result<(), EngineError> {
+        let store = &self.services.store;
+        let row = store.resource(&stack.id, resource).await?.ok_or_else(|| {
+            EngineError::NotFound(
+                "ResourceNotFound",
+                format!(
+                    "The Resource ({resource}) could not be found in Stack {}.",
+                    stack.name
+                ),
+            )
+        })?;
+        let rtype = self
+            .services
+            .registry
+            .get(&row.resource_type)
+            .ok_or_else(|| {
+                EngineError::BadRequest(
+                    "ResourceTypeUnavailable",
+                    format!(
+                        "The Resource Type ({}) is not available.",
+                        row.resource_type
+                    ),
+                )
+            })?;
+        let ident = identity(stack);
+        let ctx = ResourceContext {
+            services: &self.services,
+            stack: &ident,
+            name: resource,
+        };
+        let reason = match rtype.signal(&ctx, &row, body).await {
+            Ok(r) => r,
+            Err(ResourceError::SignalNotSupported) => {
+                return Err(EngineError::BadRequest(
+                    "ResourceActionNotSupported",
+                    "signal is not supported for resource.".into(),
+                ));
+            }
+            Err(ResourceError::Store(e)) => return Err(e.into()),
+            Err(e) => return Err(EngineError::BadRequest("Error", e.to_string())),
+        };
+        events::event(
+            &self.services,
+            &stack.id,
+            resource,
+            &row.resource_type,
+            &row.physical_id,
+            "SIGNAL",
+            &row.status,
+            &format!("Signal: {reason}"),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Delivers a signal that arrived at a deployment's capability URL.
+    pub async fn signal_deployment(
+        &self,
+        deployment_id: &str,
+        body: Value,
+    ) -> Result<(), EngineError> {
+        let store = &self.services.store;
+        if let Some(row) = store.resource_by_physical_id(deployment_id).await? {
+            if let Some(stack) = store.stack(&row.stack_id).await? {
+                return self.signal_resource(&stack, &row.name, body).await;
+            }
+        }
+        match crate::resources::heat::software_deployment::apply_signal(
+            &self.services,
+            deployment_id,
+            &body,
+        )
+        .await
+        {
+            Ok(_) => Ok(()),
+            Err(ResourceError::Store(e)) => Err(e.into()),
+            Err(e) => Err(EngineError::NotFound("NotFound", e.to_string())),
+        }
+    }
+
+    /// The stack's outputs, resolved from persisted attributes; errors are reported per
+    /// output (`output_error`) without failing the whole show.
+    pub async fn outputs(&self, stack: &StackRow) -> Result<Vec<Value>, EngineError> {
+        let (template, params) = match stored_definition(stack) {
+            Ok(d) => d,
+            Err(e) => return Err(e.into()),
+        };
+        let rows = self.services.store.stack_resources(&stack.id).await?;
+        let view = StackView::new(identity(stack), params, &template, &rows);
+        Ok(template
+            .outputs
+            .iter()
+            .map(|(key, def)| {
+                let path = format!("outputs.{key}.value");
+                match functions::resolve(&def.value, template.version, &view, &path) {
+                    Ok(value) => json!({"output_key": key, "description": def.description, "output_value": value}),
+                    Err(e) => json!({
+                        "output_key": key, "description": def.description,
+                        "output_value": null, "output_error": e.to_string(),
+                    }),
+                }
+            })
+            .collect())
+    }
+
+    /// The stack's parameters as Heat shows them (stringified, hidden ones masked).
+    pub fn display_parameters(&self, stack: &StackRow) -> Map<String, Value> {
+        let mut out = Map::new();
+        out.insert("OS::stack_id".into(), json!(stack.id));
+        out.insert("OS::stack_name".into(), json!(stack.name));
+        out.insert("OS::project_id".into(), json!(stack.project));
+        if let Ok((template, params)) = stored_definition(stack) {
+            for (name, decl) in &template.parameters {
+                if let Some(v) = params.get(name) {
+                    out.insert(name.clone(), parameters::display_value(decl, v));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Deletes every resource, dependents before what they depend on.
+async fn delete_all(services: &Arc<Services>, stack: &StackRow) -> Result<(), String> {
+    let rows = services
+        .store
+        .stack_resources(&stack.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let deps = match Template::parse(&stack.template) {
+        Ok(t) => graph::dependencies(&t),
+        Err(e) if e.kind == TemplateErrorKind::Parse => HashMap::new(),
+        Err(_) => HashMap::new(),
+    };
+    let waits_for = graph::dependents(&deps);
+    let nodes: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+    let by_name: HashMap<String, crate::store::ResourceRow> =
+        rows.into_iter().map(|r| (r.name.clone(), r)).collect();
+    let ident = identity(stack);
+    scheduler::run_graph(&nodes, &waits_for, 16, |name| {
+        let services = services.clone();
+        let ident = ident.clone();
+        let row = by_name.get(&name).cloned();
+        async move {
+            match row {
+                Some(row) if !(row.action == "DELETE" && row.status == "COMPLETE") => {
+                    let result = delete_physical(&services, &ident, &row, false).await;
+                    let (status, reason) = match &result {
+                        Ok(()) => ("COMPLETE", "state changed".to_string()),
+                        Err(reason) => ("FAILED", reason.clone()),
+                    };
+                    services
+                        .store
+                        .set_resource_state(&ident.id, &row.name, "DELETE", status, &reason)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    result
+                }
+                _ => Ok(()),
+            }
+        }
+    })
+    .await
+    .map_err(|f| f.reason)
+}

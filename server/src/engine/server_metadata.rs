@@ -1,0 +1,43 @@
+//! Builds and publishes a server's metadata document: `deployments` (the derived configs
+//! of every deployment to that server, sorted by name) and the `os-collect-config` section.
+
+use serde_json::{Value, json};
+
+use crate::engine::services::Services;
+use crate::store::{ConfigRow, StoreError};
+
+/// A derived config as it appears in `deployments` (Heat's `format_software_config`).
+pub fn format_config(c: &ConfigRow) -> Value {
+    json!({
+        "id": c.id,
+        "name": c.name,
+        "group": c.group,
+        "creation_time": c.created_at,
+        "config": c.config,
+        "inputs": c.inputs,
+        "outputs": c.outputs,
+        "options": c.options,
+    })
+}
+
+/// Rebuilds the document of `server_id` from the store and wakes its pollers.
+/// A server without a document (deleted, or not ours) is left alone.
+pub async fn publish(services: &Services, server_id: &str) -> Result<(), StoreError> {
+    let lock = services.notifier.publish_lock(server_id);
+    let _guard = lock.lock().await;
+    let Some(current) = services.store.metadata(server_id).await? else {
+        return Ok(());
+    };
+    let configs = services.store.server_deployment_configs(server_id).await?;
+    let mut document = current.document.as_object().cloned().unwrap_or_default();
+    document.insert(
+        "deployments".into(),
+        Value::Array(configs.iter().map(format_config).collect()),
+    );
+    let version = services
+        .store
+        .put_metadata(server_id, &current.project, &Value::Object(document))
+        .await?;
+    services.notifier.metadata_changed(server_id, version);
+    Ok(())
+}

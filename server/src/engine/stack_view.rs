@@ -1,0 +1,108 @@
+//! A stack as function evaluation sees it: parameters and the persisted state of resources.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use crate::resources::StackIdentity;
+use crate::store::ResourceRow;
+use crate::template::Template;
+use crate::template::functions::EvalContext;
+
+/// What evaluation knows of one resource.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceState {
+    /// Reference id for `get_resource` (the logical name until created).
+    pub reference: String,
+    /// Persisted attributes.
+    pub attributes: Map<String, Value>,
+    /// Whether attributes can be read (a completed or in-progress action other than INIT/DELETE).
+    pub ready: bool,
+}
+
+impl ResourceState {
+    /// The state a stored row gives.
+    pub fn from_row(row: &ResourceRow) -> Self {
+        let reference = row
+            .reference_id
+            .clone()
+            .or_else(|| (!row.physical_id.is_empty()).then(|| row.physical_id.clone()))
+            .unwrap_or_else(|| row.name.clone());
+        ResourceState {
+            reference,
+            attributes: row.attributes.clone(),
+            ready: row.action != "INIT" && row.action != "DELETE" && row.status == "COMPLETE",
+        }
+    }
+}
+
+/// Evaluation context over one stack.
+#[derive(Debug, Clone)]
+pub struct StackView {
+    /// The stack.
+    pub stack: StackIdentity,
+    /// Resolved parameter values.
+    pub params: Map<String, Value>,
+    /// Resource states by name (every template resource has an entry).
+    pub resources: HashMap<String, ResourceState>,
+}
+
+impl StackView {
+    /// A view of `template` with the given stored rows.
+    pub fn new(
+        stack: StackIdentity,
+        params: Map<String, Value>,
+        template: &Template,
+        rows: &[ResourceRow],
+    ) -> Self {
+        let mut resources: HashMap<String, ResourceState> = template
+            .resources
+            .keys()
+            .map(|n| {
+                (
+                    n.clone(),
+                    ResourceState {
+                        reference: n.clone(),
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect();
+        for row in rows {
+            if let Some(state) = resources.get_mut(&row.name) {
+                *state = ResourceState::from_row(row);
+            }
+        }
+        StackView {
+            stack,
+            params,
+            resources,
+        }
+    }
+}
+
+impl EvalContext for StackView {
+    fn param(&self, name: &str) -> Option<Value> {
+        match name {
+            "OS::stack_id" => Some(Value::String(self.stack.id.clone())),
+            "OS::stack_name" => Some(Value::String(self.stack.name.clone())),
+            "OS::project_id" => Some(Value::String(self.stack.project.clone())),
+            _ => self.params.get(name).cloned(),
+        }
+    }
+    fn resource_reference(&self, name: &str) -> Option<String> {
+        self.resources.get(name).map(|r| r.reference.clone())
+    }
+    fn resource_attribute(&self, name: &str, attribute: &str) -> Value {
+        match self.resources.get(name) {
+            Some(r) if r.ready => r.attributes.get(attribute).cloned().unwrap_or(Value::Null),
+            _ => Value::Null,
+        }
+    }
+    fn resource_attributes(&self, name: &str) -> Value {
+        match self.resources.get(name) {
+            Some(r) if r.ready => Value::Object(r.attributes.clone()),
+            _ => Value::Null,
+        }
+    }
+}

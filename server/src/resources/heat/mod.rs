@@ -1,0 +1,7 @@
+//! `OS::Heat::*` resource types, one module each.
+
+pub mod deployed_server;
+pub mod random_string;
+pub mod software_config;
+pub mod software_deployment;
+pub mod value;

@@ -1,0 +1,196 @@
+//! Resource types: the [`ResourceType`] trait, the registry, and one module per type.
+
+pub mod heat;
+pub mod properties;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use crate::engine::services::Services;
+use crate::store::{ResourceRow, StoreError};
+use properties::PropertySchema;
+
+/// Which stack a resource belongs to.
+#[derive(Debug, Clone)]
+pub struct StackIdentity {
+    /// Stack UUID.
+    pub id: String,
+    /// Stack name.
+    pub name: String,
+    /// Owning project.
+    pub project: String,
+}
+
+/// What a resource handler can use while it acts.
+pub struct ResourceContext<'a> {
+    /// Store, URLs, notifications.
+    pub services: &'a Services,
+    /// The stack.
+    pub stack: &'a StackIdentity,
+    /// Logical resource name.
+    pub name: &'a str,
+}
+
+impl ResourceContext<'_> {
+    /// `<stack>-<resource>-<short id>`, Heat's physical resource name.
+    pub fn physical_name(&self) -> String {
+        use rand::RngExt;
+        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
+        let mut rng = rand::rng();
+        let short: String = (0..12)
+            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+            .collect();
+        format!("{}-{}-{}", self.stack.name, self.name, short)
+    }
+
+    /// Records the physical id before the action finishes, so signals can find the
+    /// resource while it is still in progress (Heat loses such early signals).
+    pub async fn set_physical_id(&self, physical_id: &str) -> Result<(), StoreError> {
+        self.services
+            .store
+            .set_resource_physical_id(&self.stack.id, self.name, physical_id)
+            .await
+    }
+}
+
+/// What a completed action leaves behind.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceOutcome {
+    /// Physical resource id (`""` when the type has none).
+    pub physical_id: String,
+    /// Reference id for `get_resource` when it is not the physical id.
+    pub reference_id: Option<String>,
+    /// Attributes to persist.
+    pub attributes: Map<String, Value>,
+    /// Private data to persist.
+    pub data: Map<String, Value>,
+}
+
+/// Why a resource action failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ResourceError {
+    /// A failure with a user-facing reason (Heat's `Error`).
+    #[error("{0}")]
+    Failed(String),
+    /// The type does not take signals.
+    #[error("signal is not supported for resource.")]
+    SignalNotSupported,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ResourceError {
+    /// Heat's exception class name, used in status reasons (`Error: resources.x: …`).
+    pub fn heat_type(&self) -> &'static str {
+        match self {
+            ResourceError::Failed(_) => "Error",
+            ResourceError::SignalNotSupported => "ResourceActionNotSupported",
+            ResourceError::Store(_) => "InternalError",
+        }
+    }
+}
+
+/// One resource type.
+#[async_trait]
+pub trait ResourceType: Send + Sync {
+    /// `OS::Heat::…`
+    fn type_name(&self) -> &'static str;
+    /// Property schema.
+    fn properties_schema(&self) -> &'static [PropertySchema];
+    /// Attribute names (besides `show`).
+    fn attributes(&self) -> &'static [&'static str];
+    /// Whether `attribute` can be asked of a resource with these (unresolved) properties.
+    fn check_attribute(&self, _properties: &Value, attribute: &str) -> bool {
+        attribute == "show" || self.attributes().contains(&attribute)
+    }
+    /// Type-specific checks on (possibly partly unresolved) properties; `path` is
+    /// `resources.<name>.properties`.
+    fn validate(
+        &self,
+        _properties: &Map<String, Value>,
+        _path: &str,
+    ) -> Result<(), crate::template::TemplateError> {
+        Ok(())
+    }
+    /// Creates the physical resource.
+    async fn create(
+        &self,
+        ctx: &ResourceContext<'_>,
+        props: &Map<String, Value>,
+    ) -> Result<ResourceOutcome, ResourceError>;
+    /// Updates in place (only called when every changed property is `update_allowed`).
+    async fn update(
+        &self,
+        ctx: &ResourceContext<'_>,
+        current: &ResourceRow,
+        props: &Map<String, Value>,
+    ) -> Result<ResourceOutcome, ResourceError> {
+        let _ = current;
+        self.create(ctx, props).await
+    }
+    /// Deletes the physical resource.
+    async fn delete(
+        &self,
+        ctx: &ResourceContext<'_>,
+        current: &ResourceRow,
+    ) -> Result<(), ResourceError>;
+    /// Handles a signal; returns the event reason after `Signal: `.
+    async fn signal(
+        &self,
+        _ctx: &ResourceContext<'_>,
+        _current: &ResourceRow,
+        _body: Value,
+    ) -> Result<String, ResourceError> {
+        Err(ResourceError::SignalNotSupported)
+    }
+}
+
+/// The registered resource types.
+#[derive(Clone)]
+pub struct Registry {
+    types: HashMap<&'static str, Arc<dyn ResourceType>>,
+}
+
+impl Registry {
+    /// Every built-in type.
+    pub fn builtin() -> Self {
+        let list: Vec<Arc<dyn ResourceType>> = vec![
+            Arc::new(heat::value::Value),
+            Arc::new(heat::random_string::RandomString),
+            Arc::new(heat::software_config::SoftwareConfig),
+            Arc::new(heat::software_deployment::SoftwareDeployment),
+            Arc::new(heat::deployed_server::DeployedServer),
+        ];
+        Registry {
+            types: list.into_iter().map(|t| (t.type_name(), t)).collect(),
+        }
+    }
+
+    /// The type named `name`.
+    pub fn get(&self, name: &str) -> Option<Arc<dyn ResourceType>> {
+        self.types.get(name).cloned()
+    }
+}
+
+impl crate::template::TypeLookup for Registry {
+    fn type_exists(&self, resource_type: &str) -> bool {
+        self.types.contains_key(resource_type)
+    }
+    fn check_attribute(
+        &self,
+        resource_type: &str,
+        properties: &Value,
+        attribute: &str,
+    ) -> Result<(), String> {
+        match self.types.get(resource_type) {
+            Some(t) if t.check_attribute(properties, attribute) => Ok(()),
+            _ => Err(format!(
+                "The Referenced Attribute ({resource_type} {attribute}) is incorrect."
+            )),
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! The `stacks` table.
+
+use serde_json::{Map, Value};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError, json_column, now_timestamp, object_column, sql};
+
+/// A stored stack.
+#[derive(Debug, Clone)]
+pub struct StackRow {
+    /// UUID.
+    pub id: String,
+    /// Owning project (tenant).
+    pub project: String,
+    /// Stack name.
+    pub name: String,
+    /// Current action (`CREATE`, `UPDATE`, `DELETE`).
+    pub action: String,
+    /// `IN_PROGRESS`, `COMPLETE` or `FAILED`.
+    pub status: String,
+    /// Heat's status reason phrase.
+    pub status_reason: String,
+    /// The template document as submitted.
+    pub template: Value,
+    /// The environment (5 sections).
+    pub environment: Value,
+    /// The files map.
+    pub files: Value,
+    /// Parameters supplied with the request.
+    pub parameters: Map<String, Value>,
+    /// Whether a failed action is left as is.
+    pub disable_rollback: bool,
+    /// Action timeout in minutes.
+    pub timeout_mins: Option<i64>,
+    /// Creation time.
+    pub created_at: String,
+    /// Last update time.
+    pub updated_at: Option<String>,
+    /// Deletion time, once deleted.
+    pub deleted_at: Option<String>,
+}
+
+fn from_row(row: &AnyRow) -> Result<StackRow, StoreError> {
+    Ok(StackRow {
+        id: row.try_get("id")?,
+        project: row.try_get("project")?,
+        name: row.try_get("name")?,
+        action: row.try_get("action")?,
+        status: row.try_get("status")?,
+        status_reason: row.try_get("status_reason")?,
+        template: json_column(row, "template")?,
+        environment: json_column(row, "environment")?,
+        files: json_column(row, "files")?,
+        parameters: object_column(row, "parameters")?,
+        disable_rollback: row.try_get::<i64, _>("disable_rollback")? != 0,
+        timeout_mins: row.try_get("timeout_mins")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        deleted_at: row.try_get("deleted_at")?,
+    })
+}
+
+const COLUMNS: &str = "id, project, name, action, status, status_reason, template, environment, files, parameters, disable_rollback, timeout_mins, created_at, updated_at, deleted_at";
+
+impl Store {
+    /// Inserts a new stack.
+    pub async fn insert_stack(&self, s: &StackRow) -> Result<(), StoreError> {
+        sqlx::query(sql(format!(
+            "INSERT INTO stacks ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        )))
+        .bind(&s.id)
+        .bind(&s.project)
+        .bind(&s.name)
+        .bind(&s.action)
+        .bind(&s.status)
+        .bind(&s.status_reason)
+        .bind(s.template.to_string())
+        .bind(s.environment.to_string())
+        .bind(s.files.to_string())
+        .bind(Value::Object(s.parameters.clone()).to_string())
+        .bind(i64::from(s.disable_rollback))
+        .bind(s.timeout_mins)
+        .bind(&s.created_at)
+        .bind(&s.updated_at)
+        .bind(&s.deleted_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A stack by id, deleted ones included.
+    pub async fn stack(&self, id: &str) -> Result<Option<StackRow>, StoreError> {
+        let row = sqlx::query(sql(format!("SELECT {COLUMNS} FROM stacks WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// The live (not deleted) stack of `project` named `name`.
+    pub async fn stack_by_name(
+        &self,
+        project: &str,
+        name: &str,
+    ) -> Result<Option<StackRow>, StoreError> {
+        let row = sqlx::query(sql(format!(
+            "SELECT {COLUMNS} FROM stacks WHERE project = $1 AND name = $2 AND deleted_at IS NULL"
+        )))
+        .bind(project)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Live stacks of a project, newest first.
+    pub async fn list_stacks(&self, project: &str) -> Result<Vec<StackRow>, StoreError> {
+        let rows = sqlx::query(sql(format!(
+            "SELECT {COLUMNS} FROM stacks WHERE project = $1 AND deleted_at IS NULL ORDER BY created_at DESC"
+        )))
+        .bind(project)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Sets the stack's action, status and reason.
+    pub async fn set_stack_state(
+        &self,
+        id: &str,
+        action: &str,
+        status: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let now = now_timestamp();
+        let deleted = (action == "DELETE" && status == "COMPLETE").then(|| now.clone());
+        sqlx::query(
+            "UPDATE stacks SET action = $1, status = $2, status_reason = $3, updated_at = CASE WHEN $4 = 'CREATE' THEN updated_at ELSE $5 END, deleted_at = $6 WHERE id = $7",
+        )
+        .bind(action)
+        .bind(status)
+        .bind(reason)
+        .bind(action)
+        .bind(&now)
+        .bind(deleted)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Stores a new template, environment, files and parameters for an update.
+    pub async fn set_stack_definition(&self, s: &StackRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE stacks SET template = $1, environment = $2, files = $3, parameters = $4, timeout_mins = $5, disable_rollback = $6 WHERE id = $7",
+        )
+        .bind(s.template.to_string())
+        .bind(s.environment.to_string())
+        .bind(s.files.to_string())
+        .bind(Value::Object(s.parameters.clone()).to_string())
+        .bind(s.timeout_mins)
+        .bind(i64::from(s.disable_rollback))
+        .bind(&s.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
