@@ -46,10 +46,10 @@ async fn events(
     if query.sort_dir.as_deref() != Some("asc") {
         rows.reverse();
     }
-    if let Some(marker) = &query.marker {
-        if let Some(pos) = rows.iter().position(|e| &e.id == marker) {
-            rows.drain(..=pos);
-        }
+    if let Some(marker) = &query.marker
+        && let Some(pos) = rows.iter().position(|e| &e.id == marker)
+    {
+        rows.drain(..=pos);
     }
     if let Some(limit) = query.limit {
         rows.truncate(limit);

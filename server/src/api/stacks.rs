@@ -47,14 +47,13 @@ pub async fn find_stack(
     name_or_id: &str,
 ) -> Result<StackRow, ApiError> {
     let store = &state.engine.services().store;
-    if uuid::Uuid::parse_str(name_or_id).is_ok() {
-        if let Some(s) = store
+    if uuid::Uuid::parse_str(name_or_id).is_ok()
+        && let Some(s) = store
             .stack(name_or_id)
             .await?
             .filter(|s| s.project == project)
-        {
-            return Ok(s);
-        }
+    {
+        return Ok(s);
     }
     store
         .stack_by_name(project, name_or_id)

@@ -190,12 +190,11 @@ async fn converge_one(
             updated_at: None,
         },
     };
-    if action == "REPLACE"
-        || (action == "CREATE" && current.as_ref().is_some_and(|r| !r.physical_id.is_empty()))
+    if (action == "REPLACE"
+        || (action == "CREATE" && current.as_ref().is_some_and(|r| !r.physical_id.is_empty())))
+        && let Some(old) = current.clone()
     {
-        if let Some(old) = current.clone() {
-            replaced.lock().unwrap_or_else(|p| p.into_inner()).push(old);
-        }
+        replaced.lock().unwrap_or_else(|p| p.into_inner()).push(old);
     }
     let mut row = base;
     row.action = row_action.into();

@@ -402,10 +402,10 @@ impl Engine {
         body: Value,
     ) -> Result<(), EngineError> {
         let store = &self.services.store;
-        if let Some(row) = store.resource_by_physical_id(deployment_id).await? {
-            if let Some(stack) = store.stack(&row.stack_id).await? {
-                return self.signal_resource(&stack, &row.name, body).await;
-            }
+        if let Some(row) = store.resource_by_physical_id(deployment_id).await?
+            && let Some(stack) = store.stack(&row.stack_id).await?
+        {
+            return self.signal_resource(&stack, &row.name, body).await;
         }
         match crate::resources::heat::software_deployment::apply_signal(
             &self.services,

@@ -213,3 +213,72 @@ impl Store {
         rows.iter().map(config_from_row).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_store;
+
+    #[tokio::test]
+    async fn a_signal_applies_once_and_configs_sort_by_name() {
+        let (store, _dir) = test_store().await;
+        for (id, name) in [("c2", "b-config"), ("c1", "a-config")] {
+            store
+                .insert_config(&ConfigRow {
+                    id: id.into(),
+                    project: "p".into(),
+                    name: name.into(),
+                    group: "script".into(),
+                    config: Value::String("#!/bin/sh\n".into()),
+                    inputs: Value::Array(vec![]),
+                    outputs: Value::Array(vec![]),
+                    options: Value::Object(Map::new()),
+                    created_at: now_timestamp(),
+                })
+                .await
+                .unwrap();
+        }
+        for (id, config) in [("d1", "c2"), ("d2", "c1")] {
+            store
+                .put_deployment(&DeploymentRow {
+                    id: id.into(),
+                    project: "p".into(),
+                    server_id: "srv".into(),
+                    config_id: config.into(),
+                    input_values: Map::new(),
+                    output_values: Map::new(),
+                    action: "CREATE".into(),
+                    status: "IN_PROGRESS".into(),
+                    status_reason: "Deploy data available".into(),
+                    created_at: now_timestamp(),
+                    updated_at: None,
+                })
+                .await
+                .unwrap();
+        }
+        let names: Vec<String> = store
+            .server_deployment_configs("srv")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(names, ["a-config", "b-config"]);
+        assert!(
+            store
+                .complete_deployment("d1", "COMPLETE", "Outputs received", &Map::new())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .complete_deployment("d1", "FAILED", "late", &Map::new())
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.deployment("d1").await.unwrap().unwrap().status,
+            "COMPLETE"
+        );
+    }
+}

@@ -21,10 +21,10 @@ pub struct LoadError {
 /// Parses a template or environment text (JSON or YAML) into a JSON value.
 /// An empty document is `{}`, as in Heat.
 pub fn load_document(text: &str) -> Result<Value, LoadError> {
-    if text.trim_start().starts_with('{') {
-        if let Ok(v) = serde_json::from_str::<Value>(text) {
-            return Ok(v);
-        }
+    if text.trim_start().starts_with('{')
+        && let Ok(v) = serde_json::from_str::<Value>(text)
+    {
+        return Ok(v);
     }
     if text.trim().is_empty() {
         return Ok(Value::Object(Default::default()));

@@ -267,8 +267,8 @@ fn parse_resources(
             .keys()
             .map(String::as_str)
             .filter(|k| {
-                !RESOURCE_KEYS.contains(k)
-                    && !(version >= HotVersion::V2016_10_14 && RESOURCE_KEYS_2016.contains(k))
+                !(RESOURCE_KEYS.contains(k)
+                    || (version >= HotVersion::V2016_10_14 && RESOURCE_KEYS_2016.contains(k)))
             })
             .collect();
         if !invalid.is_empty() {
