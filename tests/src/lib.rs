@@ -1,1 +1,290 @@
-//! Helpers for the end-to-end tests.
+//! Helpers for the end-to-end tests: start the real `updraft` server and `updraft-agent`
+//! binaries on 127.0.0.1 with ephemeral ports, and talk to the API over HTTP.
+//!
+//! The binaries must be built first (`cargo build --workspace --bins`, part of the README
+//! test command); they are found next to the test executable's directory.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Path of a workspace binary (`updraft`, `updraft-agent`).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target directory");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` before the tests",
+        path.display()
+    );
+    path
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_path_buf()
+}
+
+/// A running `updraft server` with its own SQLite database.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// The admin token it was started with.
+    pub token: String,
+    _data: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts a server on an ephemeral port and waits until it listens.
+    pub async fn start() -> anyhow::Result<Self> {
+        let data = tempfile::tempdir()?;
+        let token = format!("test-token-{}", std::process::id());
+        let mut child = Command::new(binary("updraft"))
+            .args([
+                "server",
+                "--bind",
+                "127.0.0.1:0",
+                "--admin-token",
+                &token,
+                "--data-dir",
+            ])
+            .arg(data.path())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .context("cannot start updraft server")?;
+        let stdout = child.stdout.take().context("server stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let base = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(url) = line.strip_prefix("updraft: listening on ") {
+                    return Ok::<_, anyhow::Error>(url.trim().to_string());
+                }
+            }
+            bail!("the server exited before listening")
+        })
+        .await
+        .context("the server did not start within 30 s")??;
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Server {
+            child,
+            base,
+            token,
+            _data: data,
+        })
+    }
+
+    /// An API client for project `demo`.
+    pub fn api(&self) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            base: self.base.clone(),
+            token: self.token.clone(),
+            project: "demo".into(),
+        }
+    }
+
+    /// Stops the server.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// A native-API client.
+#[derive(Clone)]
+pub struct Api {
+    /// HTTP client (redirects followed).
+    pub http: reqwest::Client,
+    /// Server base URL.
+    pub base: String,
+    /// Admin token.
+    pub token: String,
+    /// Project in paths.
+    pub project: String,
+}
+
+/// A response: status and JSON body (`null` when the body is not JSON).
+pub type Reply = (reqwest::StatusCode, Value);
+
+impl Api {
+    /// `<base>/v1/<project><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/v1/{}{}", self.base, self.project, path)
+    }
+
+    /// Sends a request with the token.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Reply> {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .header("X-Auth-Token", &self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let text = resp.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str) -> anyhow::Result<Reply> {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    /// Creates a stack from template text; returns the canonical stack path.
+    pub async fn create_stack(
+        &self,
+        name: &str,
+        template: &str,
+        parameters: Value,
+    ) -> anyhow::Result<String> {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                "/stacks",
+                Some(json!({"stack_name": name, "template": template, "parameters": parameters})),
+            )
+            .await?;
+        if status != reqwest::StatusCode::CREATED {
+            bail!("create {name}: {status}: {body}");
+        }
+        let id = body["stack"]["id"].as_str().context("stack id")?;
+        Ok(format!("/stacks/{name}/{id}"))
+    }
+
+    /// Waits until the stack is no longer `*_IN_PROGRESS`; returns the stack body.
+    pub async fn wait_stack(&self, path: &str, timeout: Duration) -> anyhow::Result<Value> {
+        let start = Instant::now();
+        loop {
+            let (status, body) = self.get(path).await?;
+            if status.is_success() {
+                let s = body["stack"]["stack_status"].as_str().unwrap_or_default();
+                if !s.ends_with("IN_PROGRESS") {
+                    return Ok(body["stack"].clone());
+                }
+            }
+            if start.elapsed() > timeout {
+                bail!("stack {path} still in progress after {timeout:?}: {body}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until resource `name` has status `wanted`; returns the resource.
+    pub async fn wait_resource(
+        &self,
+        stack: &str,
+        name: &str,
+        wanted: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<Value> {
+        let start = Instant::now();
+        loop {
+            let (_, body) = self.get(&format!("{stack}/resources/{name}")).await?;
+            if body["resource"]["resource_status"] == wanted {
+                return Ok(body["resource"].clone());
+            }
+            if start.elapsed() > timeout {
+                bail!("resource {name} not {wanted} after {timeout:?}: {body}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The metadata URL an agent for server resource `name` must poll.
+    pub async fn metadata_url(&self, stack: &str, name: &str) -> anyhow::Result<String> {
+        let (_, md) = self
+            .get(&format!("{stack}/resources/{name}/metadata"))
+            .await?;
+        md.pointer("/metadata/os-collect-config/request/metadata_url")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .with_context(|| format!("no metadata_url in {md}"))
+    }
+
+    /// The value of output `key` of a stack body.
+    pub fn output(stack: &Value, key: &str) -> Value {
+        stack["outputs"]
+            .as_array()
+            .and_then(|o| o.iter().find(|o| o["output_key"] == key))
+            .map(|o| o["output_value"].clone())
+            .unwrap_or(Value::Null)
+    }
+}
+
+/// A running `updraft-agent run` process, logging to a file.
+pub struct Agent {
+    child: Child,
+    /// Its log file (stderr).
+    pub log: PathBuf,
+}
+
+impl Agent {
+    /// Starts an agent for `metadata_url` with `state_dir`.
+    pub fn start(metadata_url: &str, state_dir: &Path, extra: &[&str]) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(state_dir)?;
+        let log = state_dir.with_extension(format!(
+            "log-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_nanos()
+        ));
+        let file = std::fs::File::create(&log)?;
+        let child = Command::new(binary("updraft-agent"))
+            .args([
+                "run",
+                "--metadata-url",
+                metadata_url,
+                "--poll-interval",
+                "1",
+            ])
+            .arg("--state-dir")
+            .arg(state_dir)
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdout(file.try_clone()?)
+            .stderr(file)
+            .kill_on_drop(true)
+            .spawn()
+            .context("cannot start updraft-agent")?;
+        Ok(Agent { child, log })
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Kills the agent (SIGKILL) and waits for it.
+    pub async fn kill(mut self) {
+        let _ = self.child.kill().await;
+    }
+
+    /// The log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}

@@ -16,7 +16,8 @@ pub struct ResourceState {
     pub reference: String,
     /// Persisted attributes.
     pub attributes: Map<String, Value>,
-    /// Whether attributes can be read (a completed or in-progress action other than INIT/DELETE).
+    /// Whether attributes can be read: any action but INIT and DELETE, whatever its status,
+    /// as in Heat (a failed deployment still shows its `deploy_stderr`).
     pub ready: bool,
 }
 
@@ -31,7 +32,7 @@ impl ResourceState {
         ResourceState {
             reference,
             attributes: row.attributes.clone(),
-            ready: row.action != "INIT" && row.action != "DELETE" && row.status == "COMPLETE",
+            ready: row.action != "INIT" && row.action != "DELETE",
         }
     }
 }

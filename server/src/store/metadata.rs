@@ -28,34 +28,34 @@ impl Store {
         project: &str,
         document: &Value,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let current: Option<i64> =
-            sqlx::query("SELECT version FROM server_metadata WHERE server_id = $1")
-                .bind(server_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|r| r.try_get("version"))
-                .transpose()?;
-        let version = current.unwrap_or(0) + 1;
         let now = now_timestamp();
-        if current.is_some() {
-            sqlx::query("UPDATE server_metadata SET document = $1, version = $2, updated_at = $3 WHERE server_id = $4")
-                .bind(document.to_string())
-                .bind(version)
-                .bind(&now)
-                .bind(server_id)
-                .execute(&mut *tx)
-                .await?;
-        } else {
-            sqlx::query("INSERT INTO server_metadata (server_id, project, document, version, updated_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(server_id)
-                .bind(project)
-                .bind(document.to_string())
-                .bind(version)
-                .bind(&now)
-                .execute(&mut *tx)
-                .await?;
+        // Write first: on SQLite a transaction that reads before it writes cannot wait for
+        // the write lock and fails with "database is locked" under concurrency.
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE server_metadata SET document = $1, version = version + 1, updated_at = $2 WHERE server_id = $3",
+        )
+        .bind(document.to_string())
+        .bind(&now)
+        .bind(server_id)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            sqlx::query(
+                "INSERT INTO server_metadata (server_id, project, document, version, updated_at) VALUES ($1, $2, $3, 1, $4)",
+            )
+            .bind(server_id)
+            .bind(project)
+            .bind(document.to_string())
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
         }
+        let version: i64 = sqlx::query("SELECT version FROM server_metadata WHERE server_id = $1")
+            .bind(server_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("version")?;
         tx.commit().await?;
         Ok(version)
     }

@@ -184,3 +184,21 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Sets only the attributes (kept when an action fails after producing some).
+    pub async fn set_resource_attributes(
+        &self,
+        stack_id: &str,
+        name: &str,
+        attributes: &Map<String, Value>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE resources SET attributes = $1 WHERE stack_id = $2 AND name = $3")
+            .bind(Value::Object(attributes.clone()).to_string())
+            .bind(stack_id)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -363,6 +363,10 @@ impl SoftwareDeployment {
         server_metadata::publish(ctx.services, server_id).await?;
         let row = wait_for_signal(ctx.services, deployment_id).await?;
         if row.status == "FAILED" {
+            // The outputs of a failed run (deploy_stderr above all) stay readable.
+            store
+                .set_resource_attributes(&ctx.stack.id, ctx.name, &row.output_values)
+                .await?;
             return Err(ResourceError::Failed(format!(
                 "Deployment to server failed: {}",
                 row.status_reason
