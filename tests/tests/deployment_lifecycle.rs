@@ -1,6 +1,8 @@
 //! The hello-world stack end to end with real processes: create, update (the script runs
 //! again with deploy_action=UPDATE), agent restart (nothing runs twice), delete.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
 use std::time::Duration;
 
 use serde_json::{Value, json};

@@ -121,3 +121,6 @@ pub(crate) async fn test_store() -> (Store, tempfile::TempDir) {
 pub(crate) fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(text)
 }
+
+#[cfg(test)]
+mod tests;
