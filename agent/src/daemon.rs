@@ -25,7 +25,7 @@ use crate::state::{Progress, SignalMarker, StateDir, StateError, interrupted_pay
 
 /// Shortest time between the starts of two polls when the server long-polls, so a server
 /// that answers at once cannot make the agent spin.
-pub const MIN_POLL_GAP: Duration = Duration::from_secs(1);
+pub const MIN_POLL_GAP: Duration = Duration::from_millis(200);
 
 /// Why the agent stopped with an error.
 #[derive(Debug, thiserror::Error)]

@@ -243,7 +243,8 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// Starts an agent for `metadata_url` with `state_dir`.
+    /// Starts an agent for `metadata_url` with `state_dir`; polls every second unless
+    /// `extra` sets `--poll-interval`.
     pub fn start(metadata_url: &str, state_dir: &Path, extra: &[&str]) -> anyhow::Result<Self> {
         std::fs::create_dir_all(state_dir)?;
         let log = state_dir.with_extension(format!(
@@ -254,13 +255,12 @@ impl Agent {
         ));
         let file = std::fs::File::create(&log)?;
         let child = Command::new(binary("updraft-agent"))
-            .args([
-                "run",
-                "--metadata-url",
-                metadata_url,
-                "--poll-interval",
-                "1",
-            ])
+            .args(["run", "--metadata-url", metadata_url])
+            .args(if extra.contains(&"--poll-interval") {
+                &[][..]
+            } else {
+                &["--poll-interval", "1"][..]
+            })
             .arg("--state-dir")
             .arg(state_dir)
             .args(extra)

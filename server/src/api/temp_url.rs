@@ -59,7 +59,7 @@ fn requested_wait(headers: &HeaderMap) -> Option<Duration> {
         .next()
 }
 
-fn document_response(row: &MetadataRow, waited: bool) -> Response {
+fn document_response(row: &MetadataRow, long_poll: bool) -> Response {
     let mut response = (StatusCode::OK, axum::Json(row.document.clone())).into_response();
     let h = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&etag(row)) {
@@ -68,7 +68,7 @@ fn document_response(row: &MetadataRow, waited: bool) -> Response {
     if let Some(v) = last_modified(row) {
         h.insert(header::LAST_MODIFIED, v);
     }
-    if waited {
+    if long_poll {
         h.insert("preference-applied", HeaderValue::from_static("wait"));
     }
     response
@@ -113,10 +113,12 @@ pub async fn metadata(
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let Some(client_tag) = client_tag.filter(|t| *t == etag(&row)) else {
-        return Ok(document_response(&row, false));
-    };
+    // Preference-Applied tells a long-polling client that this server honours `wait`, so it
+    // may poll again at once, whether this answer waited or not.
     let wait = requested_wait(&headers);
+    let Some(client_tag) = client_tag.filter(|t| *t == etag(&row)) else {
+        return Ok(document_response(&row, wait.is_some()));
+    };
     if let Some(wait) = wait {
         changes.mark_unchanged();
         if let Ok(Ok(())) = tokio::time::timeout(wait, changes.changed()).await {
