@@ -225,6 +225,21 @@ impl Api {
             .with_context(|| format!("no metadata_url in {md}"))
     }
 
+    /// Waits for server resource `server` to be created, then starts an agent for it with
+    /// state under `state_dir`.
+    pub async fn start_agent(
+        &self,
+        stack: &str,
+        server: &str,
+        state_dir: &Path,
+        extra: &[&str],
+    ) -> anyhow::Result<Agent> {
+        self.wait_resource(stack, server, "CREATE_COMPLETE", Duration::from_secs(60))
+            .await?;
+        let url = self.metadata_url(stack, server).await?;
+        Agent::start(&url, &state_dir.join(server), extra)
+    }
+
     /// The value of output `key` of a stack body.
     pub fn output(stack: &Value, key: &str) -> Value {
         stack["outputs"]

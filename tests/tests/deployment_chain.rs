@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use updraft_e2e::{Agent, Api, Server};
+use updraft_e2e::{Api, Server};
 
 const TEMPLATE: &str = r##"
 heat_template_version: 2018-08-31
@@ -57,17 +57,11 @@ async fn chained_deployments_run_in_order_through_long_poll() {
         .create_stack("chain", TEMPLATE, json!({}))
         .await
         .unwrap();
-    api.wait_resource(&stack, "server", "CREATE_COMPLETE", Duration::from_secs(30))
+    let state = tempfile::tempdir().unwrap();
+    let agent = api
+        .start_agent(&stack, "server", state.path(), &["--poll-interval", "3600"])
         .await
         .unwrap();
-    let url = api.metadata_url(&stack, "server").await.unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let agent = Agent::start(
-        &url,
-        &state.path().join("agent"),
-        &["--poll-interval", "3600"],
-    )
-    .unwrap();
     let done = match api.wait_stack(&stack, Duration::from_secs(60)).await {
         Ok(done) => done,
         Err(e) => panic!("{e}\nagent log:\n{}", agent.log_text()),
@@ -80,6 +74,7 @@ async fn chained_deployments_run_in_order_through_long_poll() {
     );
     assert_eq!(Api::output(&done, "trail"), json!("abcchain"));
     // The server's document lists every deployment, sorted by name.
+    let url = api.metadata_url(&stack, "server").await.unwrap();
     let doc: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
     let names: Vec<&str> = doc["deployments"]
         .as_array()

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use updraft_e2e::{Agent, Api, Server, repo_root};
+use updraft_e2e::{Api, Server, repo_root};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -39,12 +39,11 @@ async fn hello_world_create_update_restart_delete() {
         .await
         .unwrap();
 
-    api.wait_resource(&stack, "server", "CREATE_COMPLETE", T)
+    let state = tempfile::tempdir().unwrap();
+    let agent = api
+        .start_agent(&stack, "server", state.path(), &[])
         .await
         .unwrap();
-    let url = api.metadata_url(&stack, "server").await.unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let agent = Agent::start(&url, &state.path().join("agent"), &[]).unwrap();
 
     let created = api.wait_stack(&stack, T).await.unwrap();
     assert_eq!(created["stack_status"], "CREATE_COMPLETE", "{created}");
@@ -87,7 +86,10 @@ async fn hello_world_create_update_restart_delete() {
 
     // Restart the agent on the same state: it must not run (or signal) anything again.
     agent.kill().await;
-    let mut agent = Agent::start(&url, &state.path().join("agent"), &[]).unwrap();
+    let mut agent = api
+        .start_agent(&stack, "server", state.path(), &[])
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(
         agent.is_running(),
@@ -105,6 +107,7 @@ async fn hello_world_create_update_restart_delete() {
     assert_eq!(after["stack"]["stack_status"], "UPDATE_COMPLETE");
 
     // Delete: the stack ends DELETE_COMPLETE and the metadata URL stops working.
+    let url = api.metadata_url(&stack, "server").await.unwrap();
     let (status, _) = api
         .call(reqwest::Method::DELETE, &stack, None)
         .await
@@ -149,12 +152,11 @@ resources:
         .create_stack("failing", template, json!({}))
         .await
         .unwrap();
-    api.wait_resource(&stack, "server", "CREATE_COMPLETE", T)
+    let state = tempfile::tempdir().unwrap();
+    let agent = api
+        .start_agent(&stack, "server", state.path(), &[])
         .await
         .unwrap();
-    let url = api.metadata_url(&stack, "server").await.unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let agent = Agent::start(&url, &state.path().join("agent"), &[]).unwrap();
     let failed = api.wait_stack(&stack, T).await.unwrap();
     assert_eq!(failed["stack_status"], "CREATE_FAILED", "{failed}");
     assert_eq!(
