@@ -23,8 +23,8 @@ use crate::notify::{Notifier, RetryLimit, SignalTarget};
 use crate::shutdown;
 use crate::state::{Progress, SignalMarker, StateDir, StateError, interrupted_payload};
 
-/// Shortest time between the starts of two polls when the server long-polls, so a server
-/// that answers at once cannot make the agent spin.
+/// Shortest time between the starts of two polls that found nothing new when the server
+/// long-polls, so a server that answers at once cannot make the agent spin.
 pub const MIN_POLL_GAP: Duration = Duration::from_millis(200);
 
 /// Why the agent stopped with an error.
@@ -369,6 +369,7 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
                     long_poll = fetched.long_poll_applied,
                     "metadata polled"
                 );
+                let changed = matches!(fetched.change, Change::Document(_));
                 if let Change::Document(doc) = fetched.change {
                     let ids =
                         |ds: &[Deployment]| ds.iter().map(|d| d.id.clone()).collect::<Vec<_>>();
@@ -383,7 +384,10 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
                         _ = agent.process(deployments, Delivery::Background) => {}
                     }
                 }
-                if fetched.long_poll_applied {
+                if changed {
+                    // More changes are likely on their way (the next deployment of a chain).
+                    Duration::ZERO
+                } else if fetched.long_poll_applied {
                     MIN_POLL_GAP.saturating_sub(started.elapsed())
                 } else {
                     poll_interval

@@ -1,5 +1,7 @@
 //! The `updraft` command line.
 
+mod bench;
+mod local_run;
 mod server;
 mod up;
 
@@ -21,6 +23,8 @@ enum Command {
     Server(server::ServerArgs),
     /// Run a template locally: in-process server, one agent per server, outputs printed.
     Up(up::UpArgs),
+    /// Measure the deployment path (server, agents, script hooks) and print figures.
+    Bench(bench::BenchArgs),
     /// The in-guest agent (the same code as `updraft-agent`).
     Agent {
         #[command(subcommand)]
@@ -32,7 +36,7 @@ impl Cli {
     /// Log filter when `RUST_LOG` is unset: `up` keeps its own output readable.
     pub fn default_log_filter(&self) -> &'static str {
         match self.command {
-            Command::Up(_) => "warn",
+            Command::Up(_) | Command::Bench(_) => "warn",
             _ => "info",
         }
     }
@@ -43,6 +47,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Server(args) => server::run(args).await,
         Command::Up(args) => up::run(args).await,
+        Command::Bench(args) => bench::run(args).await,
         Command::Agent { command } => return updraft_agent::cli::execute(command).await,
     };
     match result {
