@@ -80,13 +80,25 @@ struct Prepared {
     environment: Value,
 }
 
-fn prepare(services: &Services, request: &StackRequest) -> Result<Prepared, EngineError> {
+fn prepare(
+    services: &Services,
+    stack: &StackIdentity,
+    request: &StackRequest,
+) -> Result<Prepared, EngineError> {
     let template = Template::parse(&request.template)?;
     let env = environment::parse(&request.environment)?;
     let mut supplied = env.parameters.clone();
     supplied.extend(request.parameters.clone());
     let params =
         parameters::resolve_values(&template.parameters, &supplied, &env.parameter_defaults)?;
+    template.validate(&services.registry)?;
+    // Resources whose condition is false are gone; references to them are now errors.
+    let template = template.apply_conditions(&StackView::new(
+        stack.clone(),
+        params.clone(),
+        &template,
+        &[],
+    ))?;
     template.validate(&services.registry)?;
     graph::check_acyclic(&graph::dependencies(&template))?;
     for (name, def) in &template.resources {
@@ -124,6 +136,8 @@ fn stored_definition(stack: &StackRow) -> Result<(Template, Map<String, Value>),
     supplied.extend(stack.parameters.clone());
     let params =
         parameters::resolve_values(&template.parameters, &supplied, &env.parameter_defaults)?;
+    let view = StackView::new(identity(stack), params.clone(), &template, &[]);
+    let template = template.apply_conditions(&view)?;
     Ok((template, params))
 }
 
@@ -161,7 +175,13 @@ impl Engine {
                 ),
             ));
         }
-        let prepared = prepare(&self.services, &request)?;
+        let stack_id = uuid::Uuid::new_v4().to_string();
+        let ident = StackIdentity {
+            id: stack_id.clone(),
+            name: name.to_string(),
+            project: project.to_string(),
+        };
+        let prepared = prepare(&self.services, &ident, &request)?;
         let store = &self.services.store;
         if store.stack_by_name(project, name).await?.is_some() {
             return Err(EngineError::Conflict(
@@ -170,7 +190,7 @@ impl Engine {
             ));
         }
         let stack = StackRow {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: stack_id,
             project: project.to_string(),
             name: name.to_string(),
             action: "CREATE".into(),
@@ -235,7 +255,7 @@ impl Engine {
                 ),
             ));
         }
-        let prepared = prepare(&self.services, &request)?;
+        let prepared = prepare(&self.services, &identity(stack), &request)?;
         let mut updated = stack.clone();
         updated.template = request.template;
         updated.environment = prepared.environment.clone();

@@ -7,7 +7,10 @@ use serde_json::{Map, Value};
 use crate::resources::StackIdentity;
 use crate::store::ResourceRow;
 use crate::template::Template;
+use crate::template::TemplateError;
+use crate::template::conditions::ConditionEvaluator;
 use crate::template::functions::EvalContext;
+use crate::template::version::HotVersion;
 
 /// What evaluation knows of one resource.
 #[derive(Debug, Clone, Default)]
@@ -46,6 +49,10 @@ pub struct StackView {
     pub params: Map<String, Value>,
     /// Resource states by name (every template resource has an entry).
     pub resources: HashMap<String, ResourceState>,
+    /// The template's `conditions`, for `if`.
+    conditions: indexmap::IndexMap<String, Value>,
+    /// The template version, for `if`.
+    version: HotVersion,
 }
 
 impl StackView {
@@ -78,6 +85,8 @@ impl StackView {
             stack,
             params,
             resources,
+            conditions: template.conditions.clone(),
+            version: template.version,
         }
     }
 }
@@ -99,6 +108,9 @@ impl EvalContext for StackView {
             Some(r) if r.ready => r.attributes.get(attribute).cloned().unwrap_or(Value::Null),
             _ => Value::Null,
         }
+    }
+    fn condition(&self, expression: &Value, path: &str) -> Result<bool, TemplateError> {
+        ConditionEvaluator::new(&self.conditions, self.version, self).expression(expression, path)
     }
     fn resource_attributes(&self, name: &str) -> Value {
         match self.resources.get(name) {

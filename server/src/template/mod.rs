@@ -3,6 +3,7 @@
 //! Architecture invariant: nothing here does IO; callers hand in text and a view of the
 //! stack ([`functions::EvalContext`]) and get values or [`TemplateError`]s naming a path.
 
+pub mod conditions;
 pub mod environment;
 pub mod error;
 pub mod functions;
@@ -34,6 +35,8 @@ pub struct ResourceDefinition {
     pub metadata: Value,
     /// Explicit `depends_on`.
     pub depends_on: Vec<String>,
+    /// `condition:` (HOT 2016-10-14+): the resource exists only when it holds.
+    pub condition: Option<Value>,
 }
 
 /// One output as declared in `outputs`.
@@ -43,6 +46,8 @@ pub struct OutputDefinition {
     pub description: String,
     /// The value expression.
     pub value: Value,
+    /// `condition:` (HOT 2016-10-14+): when false the output is listed with a null value.
+    pub condition: Option<Value>,
 }
 
 /// A parsed HOT template.
@@ -58,6 +63,8 @@ pub struct Template {
     pub resources: IndexMap<String, ResourceDefinition>,
     /// Outputs in template order.
     pub outputs: IndexMap<String, OutputDefinition>,
+    /// The `conditions` section (HOT 2016-10-14+).
+    pub conditions: IndexMap<String, Value>,
 }
 
 /// What template validation needs to know about resource types.
@@ -118,12 +125,6 @@ impl Template {
                     format!("The template section is invalid: {key}"),
                 ));
             }
-            if key == "conditions" {
-                return Err(TemplateError::at(
-                    "conditions",
-                    "the conditions section is not supported by this version of Updraft yet",
-                ));
-            }
         }
         let description = match doc.get("description") {
             None | Some(Value::Null) => String::new(),
@@ -134,12 +135,23 @@ impl Template {
             parameters::parse_declarations(doc.get("parameters").unwrap_or(&Value::Null))?;
         let resources = parse_resources(doc.get("resources").unwrap_or(&Value::Null), version)?;
         let outputs = parse_outputs(doc.get("outputs").unwrap_or(&Value::Null), version)?;
+        let conditions = match doc.get("conditions") {
+            None | Some(Value::Null) => IndexMap::new(),
+            Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            Some(_) => {
+                return Err(TemplateError::at(
+                    "conditions",
+                    "must be a mapping of condition names to conditions",
+                ));
+            }
+        };
         Ok(Template {
             version,
             description,
             parameters,
             resources,
             outputs,
+            conditions,
         })
     }
 
@@ -165,10 +177,20 @@ impl Template {
                     return Err(functions_invalid_reference(dep, &join(&path, "depends_on")));
                 }
             }
+            if let Some(c) = &def.condition {
+                functions::ValidationScope::check_condition(&scope, c, &join(&path, "condition"))?;
+            }
             functions::validate(&def.properties, &scope, &join(&path, "properties"))?;
             functions::validate(&def.metadata, &scope, &join(&path, "metadata"))?;
         }
         for (name, output) in &self.outputs {
+            if let Some(c) = &output.condition {
+                functions::ValidationScope::check_condition(
+                    &scope,
+                    c,
+                    &join(&join("outputs", name), "condition"),
+                )?;
+            }
             functions::validate(
                 &output.value,
                 &scope,
@@ -176,6 +198,38 @@ impl Template {
             )?;
         }
         Ok(())
+    }
+
+    /// The template as the conditions make it: resources whose condition is false removed,
+    /// outputs whose condition is false kept with a null value. Every condition is evaluated,
+    /// so errors in unused ones are reported too.
+    pub fn apply_conditions(
+        &self,
+        ctx: &dyn functions::EvalContext,
+    ) -> Result<Template, TemplateError> {
+        let mut evaluator =
+            conditions::ConditionEvaluator::new(&self.conditions, self.version, ctx);
+        for name in self.conditions.keys() {
+            evaluator.named(name, &join("conditions", name))?;
+        }
+        let mut out = self.clone();
+        for (name, def) in &self.resources {
+            if let Some(c) = &def.condition {
+                if !evaluator.expression(c, &join(&join("resources", name), "condition"))? {
+                    out.resources.shift_remove(name);
+                }
+            }
+        }
+        for (name, def) in &self.outputs {
+            if let Some(c) = &def.condition {
+                if !evaluator.expression(c, &join(&join("outputs", name), "condition"))? {
+                    if let Some(o) = out.outputs.get_mut(name) {
+                        o.value = Value::Null;
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The resources each resource depends on (explicit and through functions), deduplicated.
@@ -343,6 +397,7 @@ fn parse_resources(
                 properties,
                 metadata,
                 depends_on,
+                condition: def.get("condition").cloned(),
             },
         );
     }
@@ -391,7 +446,14 @@ fn parse_outputs(
             .and_then(Value::as_str)
             .unwrap_or("No description given")
             .to_string();
-        out.insert(name.clone(), OutputDefinition { description, value });
+        out.insert(
+            name.clone(),
+            OutputDefinition {
+                description,
+                value,
+                condition: def.get("condition").cloned(),
+            },
+        );
     }
     Ok(out)
 }
@@ -410,6 +472,20 @@ impl functions::ValidationScope for Scope<'_> {
     }
     fn has_resource(&self, name: &str) -> bool {
         self.template.resources.contains_key(name)
+    }
+    fn check_condition(&self, condition: &Value, path: &str) -> Result<(), TemplateError> {
+        match condition {
+            Value::Bool(_) | Value::Object(_) => Ok(()),
+            Value::String(name) if self.template.conditions.contains_key(name) => Ok(()),
+            Value::String(name) => Err(TemplateError::at(
+                path,
+                format!("Invalid condition \"{name}\""),
+            )),
+            other => Err(TemplateError::at(
+                path,
+                format!("Invalid condition {other}"),
+            )),
+        }
     }
     fn check_attribute(&self, resource: &str, attribute: &str) -> Result<(), String> {
         let Some(def) = self.template.resources.get(resource) else {

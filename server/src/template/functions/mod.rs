@@ -4,6 +4,7 @@
 //! version; any other map is data. Each function family is one module implementing
 //! [`Function`]; adding one means a new module and a line in [`FUNCTIONS`].
 
+mod conditional;
 mod get_attr;
 mod get_param;
 mod get_resource;
@@ -26,6 +27,21 @@ pub trait EvalContext {
     fn resource_attribute(&self, name: &str, attribute: &str) -> Value;
     /// All attributes of a resource (`get_attr: [name]`).
     fn resource_attributes(&self, name: &str) -> Value;
+    /// Evaluates a condition (a name from `conditions`, a boolean, or a condition
+    /// function) for `if`. Without a `conditions` section only booleans are known.
+    fn condition(&self, expression: &Value, path: &str) -> Result<bool, TemplateError> {
+        match expression {
+            Value::Bool(b) => Ok(*b),
+            Value::String(name) => Err(TemplateError::at(
+                path,
+                format!("Invalid condition \"{name}\""),
+            )),
+            other => Err(TemplateError::at(
+                path,
+                format!("Invalid condition {other}"),
+            )),
+        }
+    }
 }
 
 /// What validation needs to check references before anything runs.
@@ -38,6 +54,20 @@ pub trait ValidationScope {
     fn has_resource(&self, name: &str) -> bool;
     /// Whether a resource has an attribute; `Err` carries Heat's message.
     fn check_attribute(&self, resource: &str, attribute: &str) -> Result<(), String>;
+    /// Checks an `if` condition: a defined condition name, a boolean or a condition function.
+    fn check_condition(&self, condition: &Value, path: &str) -> Result<(), TemplateError> {
+        match condition {
+            Value::Bool(_) | Value::Object(_) => Ok(()),
+            Value::String(name) => Err(TemplateError::at(
+                path,
+                format!("Invalid condition \"{name}\""),
+            )),
+            other => Err(TemplateError::at(
+                path,
+                format!("Invalid condition {other}"),
+            )),
+        }
+    }
 }
 
 /// One intrinsic function.
@@ -100,33 +130,56 @@ fn unknown_call(value: &Value) -> Option<&str> {
     (key.starts_with("get_") || key.starts_with("Fn::")).then_some(key.as_str())
 }
 
-/// Resolves every call in `value`.
+/// Resolves every call in `value`. A two-argument `if` whose condition is false (HOT
+/// 2021-04-16) removes the map entry or list item holding it; at the top level it is null.
 pub fn resolve(
     value: &Value,
     version: HotVersion,
     ctx: &dyn EvalContext,
     path: &str,
 ) -> Result<Value, TemplateError> {
+    Ok(resolve_or_absent(value, version, ctx, path)?.unwrap_or(Value::Null))
+}
+
+/// Like [`resolve`], but `None` when the value is absent (elided by a two-argument `if`).
+fn resolve_or_absent(
+    value: &Value,
+    version: HotVersion,
+    ctx: &dyn EvalContext,
+    path: &str,
+) -> Result<Option<Value>, TemplateError> {
+    if let Some(args) = conditional::as_if_call(value, version) {
+        let ipath = join(path, "if");
+        return match conditional::choose(args, version, ctx, &ipath)? {
+            Some(branch) => resolve_or_absent(branch, version, ctx, &ipath),
+            None => Ok(None),
+        };
+    }
     if let Some((function, args)) = as_call(value, version) {
         let fpath = join(path, function.name());
         let args = resolve(args, version, ctx, &fpath)?;
-        return function.evaluate(args, version, ctx, &fpath);
+        return function.evaluate(args, version, ctx, &fpath).map(Some);
     }
     match value {
         Value::Object(map) => {
             let mut out = Map::with_capacity(map.len());
             for (k, v) in map {
-                out.insert(k.clone(), resolve(v, version, ctx, &join(path, k))?);
+                if let Some(v) = resolve_or_absent(v, version, ctx, &join(path, k))? {
+                    out.insert(k.clone(), v);
+                }
             }
-            Ok(Value::Object(out))
+            Ok(Some(Value::Object(out)))
         }
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| resolve(v, version, ctx, &index(path, i)))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array),
-        other => Ok(other.clone()),
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, v) in items.iter().enumerate() {
+                if let Some(v) = resolve_or_absent(v, version, ctx, &index(path, i))? {
+                    out.push(v);
+                }
+            }
+            Ok(Some(Value::Array(out)))
+        }
+        other => Ok(Some(other.clone())),
     }
 }
 
@@ -136,6 +189,15 @@ pub fn validate(
     scope: &dyn ValidationScope,
     path: &str,
 ) -> Result<(), TemplateError> {
+    if let Some(args) = conditional::as_if_call(value, scope.version()) {
+        let ipath = join(path, "if");
+        let branches = conditional::branches(args, scope.version(), &ipath)?;
+        scope.check_condition(&branches.condition, &ipath)?;
+        return branches
+            .values
+            .iter()
+            .try_for_each(|b| validate(b, scope, &ipath));
+    }
     if let Some((function, args)) = as_call(value, scope.version()) {
         let fpath = join(path, function.name());
         validate(args, scope, &fpath)?;
@@ -164,6 +226,16 @@ pub fn validate(
 
 /// Appends the resources that `value` depends on to `out`.
 pub fn dependencies(value: &Value, version: HotVersion, out: &mut Vec<String>) {
+    if let Some(args) = conditional::as_if_call(value, version) {
+        // Both branches: ordering must hold whichever one the condition picks.
+        if let Some(items) = args.as_array() {
+            items
+                .iter()
+                .skip(1)
+                .for_each(|v| dependencies(v, version, out));
+        }
+        return;
+    }
     if let Some((function, args)) = as_call(value, version) {
         function.dependencies(args, out);
         dependencies(args, version, out);
@@ -178,6 +250,9 @@ pub fn dependencies(value: &Value, version: HotVersion, out: &mut Vec<String>) {
 
 /// Whether `value` contains any call (so its final value is only known at run time).
 pub fn contains_call(value: &Value, version: HotVersion) -> bool {
+    if conditional::as_if_call(value, version).is_some() {
+        return true;
+    }
     if as_call(value, version).is_some() {
         return true;
     }
