@@ -152,17 +152,16 @@ impl<'a> ConditionEvaluator<'a> {
 
     /// A value inside a condition (an `equals` argument): literals and allowed functions.
     fn value(&mut self, value: &Value, path: &str) -> Result<Value, TemplateError> {
-        if let Value::Object(map) = value {
-            if map.len() == 1 {
-                if let Some(key) = map.keys().next() {
-                    if !value_function_allowed(key, self.version) && is_function_name(key) {
-                        return Err(TemplateError::at(
-                            join(path, key),
-                            format!("The function \"{key}\" is invalid in this context"),
-                        ));
-                    }
-                }
-            }
+        if let Value::Object(map) = value
+            && map.len() == 1
+            && let Some(key) = map.keys().next()
+            && !value_function_allowed(key, self.version)
+            && is_function_name(key)
+        {
+            return Err(TemplateError::at(
+                join(path, key),
+                format!("The function \"{key}\" is invalid in this context"),
+            ));
         }
         functions::resolve(value, self.version, self.ctx, path)
     }

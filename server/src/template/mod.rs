@@ -214,19 +214,18 @@ impl Template {
         }
         let mut out = self.clone();
         for (name, def) in &self.resources {
-            if let Some(c) = &def.condition {
-                if !evaluator.expression(c, &join(&join("resources", name), "condition"))? {
-                    out.resources.shift_remove(name);
-                }
+            if let Some(c) = &def.condition
+                && !evaluator.expression(c, &join(&join("resources", name), "condition"))?
+            {
+                out.resources.shift_remove(name);
             }
         }
         for (name, def) in &self.outputs {
-            if let Some(c) = &def.condition {
-                if !evaluator.expression(c, &join(&join("outputs", name), "condition"))? {
-                    if let Some(o) = out.outputs.get_mut(name) {
-                        o.value = Value::Null;
-                    }
-                }
+            if let Some(c) = &def.condition
+                && !evaluator.expression(c, &join(&join("outputs", name), "condition"))?
+                && let Some(o) = out.outputs.get_mut(name)
+            {
+                o.value = Value::Null;
             }
         }
         Ok(out)
