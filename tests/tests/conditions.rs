@@ -105,3 +105,48 @@ async fn conditions_select_resources_outputs_and_values() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn environment_registry_and_environment_files_apply() {
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let template = "heat_template_version: 2018-08-31\nparameters:\n  greeting: {type: string}\nresources:\n  v:\n    type: My::Value\n    properties: {value: {get_param: greeting}}\noutputs:\n  v: {value: {get_attr: [v, value]}}\n";
+    let body = json!({
+        "stack_name": "envfiles",
+        "template": template,
+        "files": {
+            "file:///base.yaml": "parameters: {greeting: hello}\nresource_registry: {\"My::*\": \"OS::Heat::*\"}\n",
+            "file:///more.yaml": "parameter_merge_strategies: {greeting: merge}\nparameters: {greeting: \" world\"}\n",
+        },
+        "environment_files": ["file:///base.yaml", "file:///more.yaml"],
+    });
+    let (status, created) = api
+        .call(reqwest::Method::POST, "/stacks", Some(body))
+        .await
+        .unwrap();
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{created}");
+    let id = created["stack"]["id"].as_str().unwrap();
+    let done = api
+        .wait_stack(&format!("/stacks/envfiles/{id}"), Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(done["stack_status"], "CREATE_COMPLETE", "{done}");
+    assert_eq!(Api::output(&done, "v"), json!("hello world"));
+    let (_, res) = api
+        .get(&format!("/stacks/envfiles/{id}/resources/v"))
+        .await
+        .unwrap();
+    assert_eq!(res["resource"]["resource_type"], "OS::Heat::Value");
+
+    let bad = json!({"stack_name": "badenv", "template": template, "environment": {"parameters": {"greeting": "x"}, "resource_registry": {"My::Value": "nested.yaml"}}});
+    let (status, body) = api
+        .call(reqwest::Method::POST, "/stacks", Some(bad))
+        .await
+        .unwrap();
+    assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"]["message"],
+        "resources.v: provider templates (nested.yaml) are not supported by this version of Updraft yet"
+    );
+    server.stop().await;
+}

@@ -174,11 +174,25 @@ fn stack_request(body: &Map<String, Value>) -> Result<StackRequest, ApiError> {
         })?,
         Some(_) => return Err(ApiError::bad_request("disable_rollback must be a boolean")),
     };
+    let files = body.get("files").cloned().unwrap_or(json!({}));
+    // With environment_files the server merges the named files itself, in order; the
+    // request's own environment is then not the base (heatclient sends both).
+    let environment = match body.get("environment_files") {
+        Some(Value::Array(names)) if !names.is_empty() => {
+            let names: Vec<String> = names
+                .iter()
+                .filter_map(|n| n.as_str().map(str::to_string))
+                .collect();
+            let empty = Map::new();
+            crate::template::environment::merge_files(&names, files.as_object().unwrap_or(&empty))?
+        }
+        _ => body.get("environment").cloned().unwrap_or(Value::Null),
+    };
     Ok(StackRequest {
         template,
         parameters,
-        environment: body.get("environment").cloned().unwrap_or(Value::Null),
-        files: body.get("files").cloned().unwrap_or(json!({})),
+        environment,
+        files,
         timeout_mins,
         disable_rollback,
     })

@@ -85,8 +85,9 @@ fn prepare(
     stack: &StackIdentity,
     request: &StackRequest,
 ) -> Result<Prepared, EngineError> {
-    let template = Template::parse(&request.template)?;
+    let mut template = Template::parse(&request.template)?;
     let env = environment::parse(&request.environment)?;
+    template.apply_registry(&env.registry)?;
     let mut supplied = env.parameters.clone();
     supplied.extend(request.parameters.clone());
     let params =
@@ -130,8 +131,9 @@ fn identity(stack: &StackRow) -> StackIdentity {
 
 /// The template and resolved parameters of a stored stack.
 fn stored_definition(stack: &StackRow) -> Result<(Template, Map<String, Value>), TemplateError> {
-    let template = Template::parse(&stack.template)?;
+    let mut template = Template::parse(&stack.template)?;
     let env = environment::parse(&stack.environment)?;
+    template.apply_registry(&env.registry)?;
     let mut supplied = env.parameters.clone();
     supplied.extend(stack.parameters.clone());
     let params =

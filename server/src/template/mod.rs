@@ -9,6 +9,7 @@ pub mod error;
 pub mod functions;
 pub mod loader;
 pub mod parameters;
+pub mod registry;
 pub mod version;
 
 use indexmap::IndexMap;
@@ -229,6 +230,30 @@ impl Template {
             }
         }
         Ok(out)
+    }
+
+    /// Resolves every resource type through the environment's registry (aliases, globs,
+    /// per-resource overrides). Provider templates are reported as not supported yet.
+    pub fn apply_registry(
+        &mut self,
+        registry: &registry::ResourceRegistry,
+    ) -> Result<(), TemplateError> {
+        for (name, def) in self.resources.iter_mut() {
+            let path = join("resources", name);
+            match registry.resolve(name, &def.resource_type) {
+                Ok(registry::ResolvedType::Builtin(t)) => def.resource_type = t,
+                Ok(registry::ResolvedType::Template(t)) => {
+                    return Err(TemplateError::at(
+                        path,
+                        format!(
+                            "provider templates ({t}) are not supported by this version of Updraft yet"
+                        ),
+                    ));
+                }
+                Err(message) => return Err(TemplateError::at(path, message)),
+            }
+        }
+        Ok(())
     }
 
     /// The resources each resource depends on (explicit and through functions), deduplicated.
