@@ -100,6 +100,20 @@ async fn template_errors_name_where_and_what() {
     assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
     assert_eq!(heat_error(&body).0, "InvalidTemplateVersion");
 
+    let huge = format!(
+        "heat_template_version: 2018-08-31\ndescription: {}\n",
+        "x".repeat(600_000)
+    );
+    let (status, body) = create_raw(&api, &huge).await;
+    assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
+    assert_eq!(
+        heat_error(&body),
+        (
+            "RequestLimitExceeded",
+            "Request limit exceeded: Template size (600048 bytes) exceeds maximum allowed size (524288 bytes)."
+        )
+    );
+
     // Nothing half-written: no stack was stored by any of these.
     let (_, list) = api.get("/stacks").await.unwrap();
     assert_eq!(list["stacks"], json!([]));

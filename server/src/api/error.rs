@@ -36,6 +36,12 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "HTTPBadRequest", message)
     }
 
+    /// The same error with another Heat exception type.
+    pub fn with_type(mut self, error_type: &str) -> Self {
+        self.error_type = error_type.to_string();
+        self
+    }
+
     /// 404 with Heat's `EntityNotFound` wording for a stack.
     pub fn stack_not_found(name: &str) -> Self {
         Self::new(

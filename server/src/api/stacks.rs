@@ -13,6 +13,9 @@ use crate::engine::StackRequest;
 use crate::store::StackRow;
 use crate::template::loader::load_document;
 
+/// Heat's `max_template_size`.
+const MAX_TEMPLATE_BYTES: usize = 524_288;
+
 /// Sub-paths that name-only URLs redirect for (`/stacks/{name}/resources` → canonical).
 const REDIRECT_SUBPATHS: &[&str] = &[
     "resources",
@@ -140,6 +143,17 @@ fn stack_request(body: &Map<String, Value>) -> Result<StackRequest, ApiError> {
         return Err(ApiError::bad_request(
             "template_url is not supported by this server: send the template inline (heatclient does this for local files)",
         ));
+    }
+    let template_size = match body.get("template") {
+        Some(Value::String(text)) => text.len(),
+        Some(other) => other.to_string().len(),
+        None => 0,
+    };
+    if template_size > MAX_TEMPLATE_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "Request limit exceeded: Template size ({template_size} bytes) exceeds maximum allowed size ({MAX_TEMPLATE_BYTES} bytes)."
+        ))
+        .with_type("RequestLimitExceeded"));
     }
     let template = match body.get("template") {
         Some(Value::String(text)) => {
