@@ -26,6 +26,12 @@ pub struct BenchArgs {
     /// Length of the sequential chain.
     #[arg(long, default_value_t = 20)]
     chain: usize,
+    /// Resources in the template-language scenario.
+    #[arg(long, default_value_t = 1000)]
+    resources: usize,
+    /// Run only one scenario: `deployments` or `template`.
+    #[arg(long)]
+    only: Option<String>,
 }
 
 const SCRIPT: &str =
@@ -97,6 +103,145 @@ fn expect_status(stack: &Value, wanted: &str) -> anyhow::Result<()> {
 
 /// Runs the benchmark and prints the figures.
 pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    match args.only.as_deref() {
+        None => {
+            deployments(&args).await?;
+            template_language(args.resources).await?;
+        }
+        Some("deployments") => deployments(&args).await?,
+        Some("template") => template_language(args.resources).await?,
+        Some(other) => bail!("unknown scenario {other}; use deployments or template"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A template of `n` `OS::Heat::Value` resources using parameters, `str_replace`,
+/// `list_join` and `get_attr` chains (every resource reads the previous one).
+fn value_template(n: usize) -> String {
+    let mut t = String::from(
+        "heat_template_version: 2018-08-31\nparameters:\n  prefix: {type: string, default: p}\n  items: {type: comma_delimited_list, default: \"a,b,c\"}\nresources:\n",
+    );
+    for i in 0..n {
+        let previous = if i == 0 {
+            "{get_param: prefix}".to_string()
+        } else {
+            format!("{{get_attr: [r{}, value, name]}}", i - 1)
+        };
+        let _ = writeln!(
+            t,
+            "  r{i}:\n    type: OS::Heat::Value\n    properties:\n      value:\n        name: {{str_replace: {{template: \"PREV-{i}\", params: {{PREV: {previous}}}}}}}\n        joined: {{list_join: [\",\", {{get_param: items}}, [\"{i}\"]]}}"
+        );
+    }
+    let _ = writeln!(
+        t,
+        "outputs:\n  last: {{value: {{get_attr: [r{}, value, name]}}}}",
+        n.saturating_sub(1)
+    );
+    t
+}
+
+/// Parse + validate + resolve of a large template in-process, then a full stack create.
+async fn template_language(n: usize) -> anyhow::Result<()> {
+    use updraft_server::engine::graph;
+    use updraft_server::template::{Template, TypeLookup as _};
+    let text = value_template(n);
+    let registry = updraft_server::resources::Registry::builtin();
+    let rounds = 10;
+    let (mut load, mut parse, mut validate, mut resolve) = (
+        Duration::ZERO,
+        Duration::ZERO,
+        Duration::ZERO,
+        Duration::ZERO,
+    );
+    for _ in 0..rounds {
+        let t0 = Instant::now();
+        let doc = updraft_server::template::loader::load_document(&text)
+            .map_err(|e| anyhow::anyhow!(e.message))?;
+        let t1 = Instant::now();
+        let template = Template::parse(&doc)?;
+        let t2 = Instant::now();
+        template.validate(&registry)?;
+        graph::check_acyclic(&graph::dependencies(&template))?;
+        let t3 = Instant::now();
+        let mut ctx = BenchContext::default();
+        for (name, def) in &template.resources {
+            let v = updraft_server::template::functions::resolve(
+                &def.properties,
+                template.version,
+                &ctx,
+                name,
+            )?;
+            ctx.values
+                .insert(name.clone(), v.get("value").cloned().unwrap_or(Value::Null));
+        }
+        let t4 = Instant::now();
+        load += t1 - t0;
+        parse += t2 - t1;
+        validate += t3 - t2;
+        resolve += t4 - t3;
+        let _ = registry.type_exists("OS::Heat::Value");
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0 / rounds as f64;
+    println!(
+        "updraft bench: template language, {n} resources ({} KiB of YAML), mean of {rounds}",
+        text.len() / 1024
+    );
+    println!(
+        "  load YAML {:>8.2} ms   parse {:>8.2} ms   validate+graph {:>8.2} ms   resolve all {:>8.2} ms",
+        ms(load),
+        ms(parse),
+        ms(validate),
+        ms(resolve)
+    );
+
+    let mut local = LocalRun::start().await?;
+    let started = Instant::now();
+    let stack = local
+        .create("values", &text, json!({}), Value::Null)
+        .await?;
+    let done = local
+        .follow(&stack, false, Duration::from_secs(600))
+        .await?;
+    expect_status(&done, "CREATE_COMPLETE")?;
+    let create = started.elapsed();
+    println!(
+        "  stack create of {n} resources through the API: {:.2} s ({:.0} resources/s)",
+        create.as_secs_f64(),
+        n as f64 / create.as_secs_f64().max(f64::EPSILON)
+    );
+    local.teardown(&stack).await?;
+    Ok(())
+}
+
+#[derive(Default)]
+struct BenchContext {
+    values: std::collections::HashMap<String, Value>,
+}
+
+impl updraft_server::template::functions::EvalContext for BenchContext {
+    fn param(&self, name: &str) -> Option<Value> {
+        match name {
+            "prefix" => Some(json!("p")),
+            "items" => Some(json!(["a", "b", "c"])),
+            _ => None,
+        }
+    }
+    fn resource_reference(&self, name: &str) -> Option<String> {
+        Some(name.to_string())
+    }
+    fn resource_attribute(&self, name: &str, attribute: &str) -> Value {
+        match attribute {
+            "value" => self.values.get(name).cloned().unwrap_or(Value::Null),
+            _ => Value::Null,
+        }
+    }
+    fn resource_attributes(&self, _: &str) -> Value {
+        Value::Null
+    }
+}
+
+/// The deployment scenarios.
+async fn deployments(args: &BenchArgs) -> anyhow::Result<()> {
     let total = args.servers * args.deployments;
     let timeout = Duration::from_secs(600);
     println!(
@@ -185,7 +330,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             kib as f64 / 1024.0
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -195,7 +340,11 @@ mod tests {
     #[test]
     fn generated_templates_parse_and_validate() {
         let registry = updraft_server::resources::Registry::builtin();
-        for text in [parallel_template(2, 3), chain_template(3)] {
+        for text in [
+            parallel_template(2, 3),
+            chain_template(3),
+            value_template(5),
+        ] {
             let t = updraft_server::template::Template::parse_text(&text).unwrap();
             t.validate(&registry).unwrap();
         }
