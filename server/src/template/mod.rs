@@ -187,7 +187,8 @@ impl Template {
         functions::dependencies(&def.properties, self.version, &mut out);
         functions::dependencies(&def.metadata, self.version, &mut out);
         let mut seen = std::collections::HashSet::new();
-        out.retain(|d| d != name && seen.insert(d.clone()));
+        // `Ref` names parameters too; only resources are dependencies.
+        out.retain(|d| d != name && self.resources.contains_key(d) && seen.insert(d.clone()));
         out
     }
 }
@@ -402,8 +403,8 @@ struct Scope<'a> {
 }
 
 impl functions::ValidationScope for Scope<'_> {
-    fn version(&self) -> HotVersion {
-        self.template.version
+    fn version(&self) -> version::TemplateVersion {
+        self.template.version.into()
     }
     fn has_param(&self, name: &str) -> bool {
         self.template.parameters.contains_key(name) || PSEUDO_PARAMETERS.contains(&name)
