@@ -454,6 +454,16 @@ mod tests {
     }
 
     #[test]
+    fn cfn_functions_in_2013_05_23_make_dependencies() {
+        let t = Template::parse_text(
+            "heat_template_version: 2013-05-23\nparameters:\n  p: {type: string, default: x}\nresources:\n  a: {type: OS::Heat::Value}\n  b:\n    type: OS::Heat::Value\n    properties: {value: {Fn::Join: ['', [{Ref: a}, {Ref: p}, {get_attr: [a, value, 0]}]]}}\n",
+        )
+        .unwrap();
+        t.validate(&AnyType).unwrap();
+        assert_eq!(t.dependencies("b"), vec!["a".to_string()]);
+    }
+
+    #[test]
     fn errors_name_their_place() {
         let e = Template::parse_text("resources: {}").unwrap_err();
         assert_eq!(e.to_string(), "Template version was not provided");
