@@ -30,7 +30,8 @@ use super::error::{TemplateError, index, join};
 use super::version::TemplateVersion;
 pub use get_attr::select_attribute;
 pub use resource_facade::FacadeAttribute;
-use table::{Availability, Context};
+use table::Availability;
+pub use table::Context;
 
 /// What evaluation needs from the stack: parameters and the state of resources.
 pub trait EvalContext {

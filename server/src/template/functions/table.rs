@@ -7,6 +7,10 @@
 //! as Heat switches classes between versions), [`Cell::Removed`], [`Cell::Pending`] or
 //! absent. Condition context (the `conditions` section, `condition:` fields and the first
 //! argument of `if`) has its own rows; every other function is `Invalid` there.
+//!
+//! Adding a function means a module implementing [`Function`] and its cells here; a
+//! `Pending` name (`if`, `yaql`, the condition functions) gets its implementation by
+//! replacing its `P` cells with a constant like the ones below.
 
 use super::Function;
 use super::get_attr::{AttrForm, GetAttr};
