@@ -36,6 +36,8 @@ pub struct Plan {
     pub template: Arc<Template>,
     /// Resolved parameters.
     pub params: Map<String, Value>,
+    /// The stack's `files` map.
+    pub files: Value,
 }
 
 /// Runs the plan. `Err` carries the stack status reason.
@@ -47,12 +49,15 @@ pub async fn converge(plan: Plan) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let existing: HashMap<String, ResourceRow> =
         rows.iter().map(|r| (r.name.clone(), r.clone())).collect();
-    let view = Arc::new(Mutex::new(StackView::new(
-        plan.stack.clone(),
-        plan.params.clone(),
-        &plan.template,
-        &rows,
-    )));
+    let view = Arc::new(Mutex::new(
+        StackView::new(
+            plan.stack.clone(),
+            plan.params.clone(),
+            &plan.template,
+            &rows,
+        )
+        .with_files(&plan.files),
+    ));
     let replaced: Arc<Mutex<Vec<ResourceRow>>> = Arc::default();
     let deps = graph::dependencies(&plan.template);
     let nodes: Vec<String> = plan.template.resources.keys().cloned().collect();

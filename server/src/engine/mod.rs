@@ -286,6 +286,7 @@ impl Engine {
             action,
             template: Arc::new(prepared.template),
             params: prepared.params,
+            files: stack.files.clone(),
         };
         let timeout = stack
             .timeout_mins
@@ -450,7 +451,8 @@ impl Engine {
             Err(e) => return Err(e.into()),
         };
         let rows = self.services.store.stack_resources(&stack.id).await?;
-        let view = StackView::new(identity(stack), params, &template, &rows);
+        let view =
+            StackView::new(identity(stack), params, &template, &rows).with_files(&stack.files);
         Ok(template
             .outputs
             .iter()

@@ -53,6 +53,8 @@ pub struct StackView {
     conditions: indexmap::IndexMap<String, Value>,
     /// The template version, for `if`.
     version: HotVersion,
+    /// The stack's `files` map (`get_file`).
+    pub files: Map<String, Value>,
 }
 
 impl StackView {
@@ -87,7 +89,14 @@ impl StackView {
             resources,
             conditions: template.conditions.clone(),
             version: template.version,
+            files: Map::new(),
         }
+    }
+
+    /// The same view with the stack's `files` map (a JSON object; anything else is empty).
+    pub fn with_files(mut self, files: &Value) -> Self {
+        self.files = files.as_object().cloned().unwrap_or_default();
+        self
     }
 }
 
@@ -117,5 +126,37 @@ impl EvalContext for StackView {
             Some(r) if r.ready => Value::Object(r.attributes.clone()),
             _ => Value::Null,
         }
+    }
+    fn file(&self, key: &str) -> Option<String> {
+        self.files.get(key).map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::functions;
+    use serde_json::json;
+
+    #[test]
+    fn get_file_reads_the_stack_files() {
+        let template = Template::parse_text("heat_template_version: 2013-05-23\n").unwrap();
+        let stack = StackIdentity {
+            id: "id".into(),
+            name: "s".into(),
+            project: "p".into(),
+        };
+        let view = StackView::new(stack, Map::new(), &template, &[])
+            .with_files(&json!({"file:///a.sh": "echo hi\n"}));
+        let value = functions::resolve(
+            &json!({"get_file": "file:///a.sh"}),
+            template.version,
+            &view,
+            "outputs.o",
+        );
+        assert_eq!(value.unwrap(), json!("echo hi\n"));
     }
 }

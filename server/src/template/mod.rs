@@ -265,7 +265,8 @@ impl Template {
         functions::dependencies(&def.properties, self.version, &mut out);
         functions::dependencies(&def.metadata, self.version, &mut out);
         let mut seen = std::collections::HashSet::new();
-        out.retain(|d| d != name && seen.insert(d.clone()));
+        // `Ref` names parameters too; only resources are dependencies.
+        out.retain(|d| d != name && self.resources.contains_key(d) && seen.insert(d.clone()));
         out
     }
 }
@@ -488,8 +489,8 @@ struct Scope<'a> {
 }
 
 impl functions::ValidationScope for Scope<'_> {
-    fn version(&self) -> HotVersion {
-        self.template.version
+    fn version(&self) -> version::TemplateVersion {
+        self.template.version.into()
     }
     fn has_param(&self, name: &str) -> bool {
         self.template.parameters.contains_key(name) || PSEUDO_PARAMETERS.contains(&name)
@@ -550,6 +551,16 @@ mod tests {
         assert_eq!(t.dependencies("b"), vec!["a".to_string()]);
         t.validate(&AnyType).unwrap();
         assert_eq!(t.outputs["o"].description, "No description given");
+    }
+
+    #[test]
+    fn cfn_functions_in_2013_05_23_make_dependencies() {
+        let t = Template::parse_text(
+            "heat_template_version: 2013-05-23\nparameters:\n  p: {type: string, default: x}\nresources:\n  a: {type: OS::Heat::Value}\n  b:\n    type: OS::Heat::Value\n    properties: {value: {Fn::Join: ['', [{Ref: a}, {Ref: p}, {get_attr: [a, value, 0]}]]}}\n",
+        )
+        .unwrap();
+        t.validate(&AnyType).unwrap();
+        assert_eq!(t.dependencies("b"), vec!["a".to_string()]);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Template versions: the `heat_template_version` dates, their aliases, and ordering.
+//! Template versions: the `heat_template_version` dates, their aliases, and ordering; and
+//! [`TemplateVersion`], which also covers the two CloudFormation-style formats.
 
 use std::fmt;
 
@@ -77,6 +78,70 @@ impl fmt::Display for HotVersion {
     }
 }
 
+/// The two CloudFormation-style template formats Heat accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CfnVersion {
+    /// `HeatTemplateFormatVersion: 2012-12-12`: CFN functions, no conditions.
+    Heat2012_12_12,
+    /// `AWSTemplateFormatVersion: 2010-09-09`: CFN functions with `Conditions` and `Fn::If`.
+    Aws2010_09_09,
+}
+
+/// Any template version Heat knows: a HOT date or one of the CFN formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TemplateVersion {
+    /// `heat_template_version: <date>`.
+    Hot(HotVersion),
+    /// `HeatTemplateFormatVersion` or `AWSTemplateFormatVersion`.
+    Cfn(CfnVersion),
+}
+
+impl TemplateVersion {
+    /// The HOT version, if this is a HOT template.
+    pub fn hot(self) -> Option<HotVersion> {
+        match self {
+            TemplateVersion::Hot(v) => Some(v),
+            TemplateVersion::Cfn(_) => None,
+        }
+    }
+
+    /// The key that declares the version (`heat_template_version`).
+    pub fn key(self) -> &'static str {
+        match self {
+            TemplateVersion::Hot(_) => "heat_template_version",
+            TemplateVersion::Cfn(CfnVersion::Heat2012_12_12) => "HeatTemplateFormatVersion",
+            TemplateVersion::Cfn(CfnVersion::Aws2010_09_09) => "AWSTemplateFormatVersion",
+        }
+    }
+
+    /// The version value (`2013-05-23`).
+    pub fn value(self) -> &'static str {
+        match self {
+            TemplateVersion::Hot(v) => v.date(),
+            TemplateVersion::Cfn(CfnVersion::Heat2012_12_12) => "2012-12-12",
+            TemplateVersion::Cfn(CfnVersion::Aws2010_09_09) => "2010-09-09",
+        }
+    }
+
+    /// Whether this is a HOT version at or after `version`.
+    pub fn hot_since(self, version: HotVersion) -> bool {
+        self.hot().is_some_and(|v| v >= version)
+    }
+}
+
+impl From<HotVersion> for TemplateVersion {
+    fn from(v: HotVersion) -> Self {
+        TemplateVersion::Hot(v)
+    }
+}
+
+/// `heat_template_version.2016-10-14`, as Heat names versions in `GET /template_versions`.
+impl fmt::Display for TemplateVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.key(), self.value())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +156,19 @@ mod tests {
         assert_eq!(HotVersion::parse("rocky"), HotVersion::parse("2018-08-31"));
         assert_eq!(HotVersion::parse("2019-01-01"), None);
         assert!(HotVersion::V2015_10_15 > HotVersion::V2015_04_30);
+    }
+
+    #[test]
+    fn template_versions_name_their_family() {
+        let hot = TemplateVersion::from(HotVersion::V2016_10_14);
+        assert_eq!(hot.to_string(), "heat_template_version.2016-10-14");
+        assert!(hot.hot_since(HotVersion::V2015_10_15));
+        let aws = TemplateVersion::Cfn(CfnVersion::Aws2010_09_09);
+        assert_eq!(aws.to_string(), "AWSTemplateFormatVersion.2010-09-09");
+        assert!(!aws.hot_since(HotVersion::V2013_05_23));
+        assert_eq!(
+            TemplateVersion::Cfn(CfnVersion::Heat2012_12_12).key(),
+            "HeatTemplateFormatVersion"
+        );
     }
 }

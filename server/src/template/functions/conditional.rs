@@ -8,12 +8,12 @@ use serde_json::Value;
 
 use super::EvalContext;
 use crate::template::error::TemplateError;
-use crate::template::version::HotVersion;
+use crate::template::version::{HotVersion, TemplateVersion};
 
 /// The arguments of an `if` call in `value`, if it is one in `version`.
-pub fn as_if_call(value: &Value, version: HotVersion) -> Option<&Value> {
+pub fn as_if_call(value: &Value, version: TemplateVersion) -> Option<&Value> {
     let map = value.as_object()?;
-    if map.len() != 1 || version < HotVersion::V2016_10_14 {
+    if map.len() != 1 || !version.hot_since(HotVersion::V2016_10_14) {
         return None;
     }
     map.get("if")
@@ -30,10 +30,10 @@ pub struct Branches<'a> {
 /// Checks the shape of `if` arguments.
 pub fn branches<'a>(
     args: &'a Value,
-    version: HotVersion,
+    version: TemplateVersion,
     path: &str,
 ) -> Result<Branches<'a>, TemplateError> {
-    let two_allowed = version >= HotVersion::V2021_04_16;
+    let two_allowed = version.hot_since(HotVersion::V2021_04_16);
     let shape = if two_allowed {
         "Arguments to \"if\" must be of the form: [condition_name, value_if_true, value_if_false] or [condition_name, value_if_true]"
     } else {
@@ -56,7 +56,7 @@ pub fn branches<'a>(
 /// The branch an `if` picks; `None` when a two-argument `if` is false.
 pub fn choose<'a>(
     args: &'a Value,
-    version: HotVersion,
+    version: TemplateVersion,
     ctx: &dyn EvalContext,
     path: &str,
 ) -> Result<Option<&'a Value>, TemplateError> {

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::{EvalContext, Function, ValidationScope};
 use crate::template::error::{TemplateError, TemplateErrorKind};
-use crate::template::version::HotVersion;
+use crate::template::version::TemplateVersion;
 
 /// `get_resource`.
 pub struct GetResource;
@@ -47,7 +47,7 @@ impl Function for GetResource {
     fn evaluate(
         &self,
         args: Value,
-        _: HotVersion,
+        _: TemplateVersion,
         ctx: &dyn EvalContext,
         path: &str,
     ) -> Result<Value, TemplateError> {

@@ -6,11 +6,18 @@ use serde_json::Value;
 /// `json.dumps(value, sort_keys=True)`: `", "` and `": "` separators, ASCII-escaped.
 pub fn python_dumps(value: &Value) -> String {
     let mut out = String::new();
-    write(value, &mut out);
+    write(value, true, &mut out);
     out
 }
 
-fn write(value: &Value, out: &mut String) {
+/// `json.dumps(value)`: as [`python_dumps`] but with keys in their order.
+pub fn python_dumps_unsorted(value: &Value) -> String {
+    let mut out = String::new();
+    write(value, false, &mut out);
+    out
+}
+
+fn write(value: &Value, sort: bool, out: &mut String) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -22,13 +29,15 @@ fn write(value: &Value, out: &mut String) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write(item, out);
+                write(item, sort, out);
             }
             out.push(']');
         }
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
+            if sort {
+                keys.sort();
+            }
             out.push('{');
             for (i, key) in keys.iter().enumerate() {
                 if i > 0 {
@@ -37,7 +46,7 @@ fn write(value: &Value, out: &mut String) {
                 write_str(key, out);
                 out.push_str(": ");
                 if let Some(v) = map.get(*key) {
-                    write(v, out);
+                    write(v, sort, out);
                 }
             }
             out.push('}');
@@ -78,6 +87,10 @@ mod tests {
         assert_eq!(
             python_dumps(&json!({"b": [1, "x"], "a": {"é": null}})),
             r#"{"a": {"\u00e9": null}, "b": [1, "x"]}"#
+        );
+        assert_eq!(
+            python_dumps_unsorted(&json!({"b": 1, "a": [true]})),
+            r#"{"b": 1, "a": [true]}"#
         );
     }
 }

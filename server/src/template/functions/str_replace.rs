@@ -1,82 +1,142 @@
-//! `str_replace: {template, params}` — keys replaced longest first, in one pass.
+//! `str_replace` (and `_strict`, `_vstrict`): `{template, params}`; and CFN's
+//! `Fn::Replace: [params, template]`. Keys are replaced longest first (ties in lexicographic
+//! order), each in what the longer ones left, so replaced text is never re-scanned.
 
-use serde_json::{Map, Value};
+use std::collections::BTreeSet;
+
+use serde_json::Value;
 
 use super::json_text::python_dumps;
-use super::{EvalContext, Function, ValidationScope};
+use super::{EvalContext, Function, ValidationScope, is_call, python};
 use crate::template::error::TemplateError;
-use crate::template::version::HotVersion;
+use crate::template::version::TemplateVersion;
 
-/// `str_replace`.
-pub struct StrReplace;
-
-fn shape_error(path: &str) -> TemplateError {
-    TemplateError::at(
-        path,
-        "Arguments to \"str_replace\" must be a map with keys \"template\" (a string) and \"params\" (a map)",
-    )
+/// How a version's `str_replace` treats its params.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplaceMode {
+    /// Before 2015-10-15 (`Replace`): scalar params only.
+    Scalars,
+    /// From 2015-10-15 (`ReplaceJson`): maps and lists are JSON-encoded.
+    Json,
+    /// `str_replace_strict`: also, every param must occur in the template.
+    Strict,
+    /// `str_replace_vstrict`: also, no param may be null or empty.
+    VeryStrict,
+    /// `Fn::Replace: [params, template]`, scalar params only.
+    Cfn,
 }
 
-fn parts(args: &Value) -> Option<(&Value, &Value)> {
-    let map = args.as_object()?;
-    if map.len() != 2 {
-        return None;
-    }
-    Some((map.get("template")?, map.get("params")?))
+/// `str_replace` and its variants.
+pub struct StrReplace {
+    /// The function's key.
+    pub name: &'static str,
+    /// Its rules.
+    pub mode: ReplaceMode,
 }
 
-/// The text a parameter value is replaced by.
-fn replacement(
-    value: &Value,
-    version: HotVersion,
-    key: &str,
-    path: &str,
-) -> Result<String, TemplateError> {
-    Ok(match value {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        Value::Object(_) | Value::Array(_) if version >= HotVersion::V2015_10_15 => {
-            python_dumps(value)
-        }
-        Value::Object(_) | Value::Array(_) => {
-            return Err(TemplateError::at(
-                path,
-                format!(
-                    "\"str_replace\" params must be strings or numbers, param {key} is not valid"
-                ),
-            ));
-        }
-        other => updraft_hooks::deployment::python_str(other),
-    })
+/// `str(KeyError(message))`: Heat shows these messages quoted, as Python's `repr`.
+pub fn key_error(message: &str) -> String {
+    python::repr(&Value::String(message.to_string()))
 }
 
-/// Replaces every key of `params` in `template` in a single left-to-right pass, trying
-/// longer keys first (ties in lexicographic order), so replaced text is never re-scanned.
-pub fn replace_all(template: &str, params: &[(String, String)]) -> String {
-    let mut keys: Vec<&(String, String)> = params.iter().filter(|(k, _)| !k.is_empty()).collect();
-    keys.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    'outer: while !rest.is_empty() {
-        for (k, v) in &keys {
-            if rest.starts_with(k.as_str()) {
-                out.push_str(v);
-                rest = &rest[k.len()..];
-                continue 'outer;
+impl StrReplace {
+    /// Heat's argument parsing: `(params, template)`.
+    fn parts<'a>(
+        &self,
+        args: &'a Value,
+        version: TemplateVersion,
+    ) -> Result<(&'a Value, &'a Value), String> {
+        let name = self.name;
+        let (params, template) = if self.mode == ReplaceMode::Cfn {
+            match args.as_array().map(Vec::as_slice) {
+                Some([params, template]) => (params, template),
+                _ => {
+                    return Err(format!(
+                        "Incorrect arguments to \"{name}\" should be: {{\"{name}\": [ {{\"$var1\": \"foo\", \"%var2%\": \"bar\"}}, \"$var1 is %var2%\"]}}"
+                    ));
+                }
             }
+        } else {
+            let map = args
+                .as_object()
+                .filter(|_| !is_call(args, version))
+                .ok_or_else(|| format!("Arguments to \"{name}\" must be a map"))?;
+            match (map.get("params"), map.get("template")) {
+                (Some(p), Some(t)) => (p, t),
+                _ => {
+                    return Err(key_error(&format!(
+                        "\"{name}\" syntax should be {name}:\n              template: This is var1 template var2\n              params:\n                var1: a\n                var2: string"
+                    )));
+                }
+            }
+        };
+        if !params.is_object() && !is_call(params, version) {
+            return Err(format!("\"{name}\" parameters must be a mapping"));
         }
-        let mut chars = rest.chars();
-        if let Some(c) = chars.next() {
-            out.push(c);
-        }
-        rest = chars.as_str();
+        Ok((params, template))
     }
-    out
+
+    /// The text a param's value is replaced by.
+    fn replacement(&self, value: &Value, key: &str) -> Result<String, String> {
+        let name = self.name;
+        let allow_empty = self.mode != ReplaceMode::VeryStrict;
+        let empty = || {
+            format!(
+                "{name} has an undefined or empty value for param {key}, must be a defined non-empty value"
+            )
+        };
+        let text = match value {
+            Value::Null if allow_empty => String::new(),
+            Value::Null => return Err(empty()),
+            Value::Object(_) | Value::Array(_)
+                if matches!(self.mode, ReplaceMode::Scalars | ReplaceMode::Cfn) =>
+            {
+                return Err(format!(
+                    "\"{name}\" params must be strings or numbers, param {key} is not valid"
+                ));
+            }
+            Value::Object(_) | Value::Array(_) if !allow_empty && !python::truthy(value) => {
+                return Err(empty());
+            }
+            Value::Object(_) | Value::Array(_) => python_dumps(value),
+            scalar => python::str(scalar),
+        };
+        if !allow_empty && text.is_empty() {
+            return Err(empty());
+        }
+        Ok(text)
+    }
+}
+
+/// Splits `text` on the first key, replaces the later keys in each piece, and joins the
+/// pieces with the first key's value (Heat's algorithm). Keys that split something are
+/// added to `found`.
+fn replace(text: &str, keys: &[(String, String)], found: &mut BTreeSet<String>) -> String {
+    let Some(((key, value), rest)) = keys.split_first() else {
+        return text.to_string();
+    };
+    let pieces: Vec<&str> = text.split(key.as_str()).collect();
+    if pieces.len() > 1 {
+        found.insert(key.clone());
+    }
+    pieces
+        .iter()
+        .map(|p| replace(p, rest, found))
+        .collect::<Vec<_>>()
+        .join(value)
+}
+
+/// Keys longest first, ties in lexicographic order, as Heat sorts them.
+fn heat_order<'a>(keys: impl Iterator<Item = &'a String>) -> Vec<&'a String> {
+    let mut keys: Vec<&String> = keys.collect();
+    keys.sort();
+    keys.sort_by_key(|k| std::cmp::Reverse(k.chars().count()));
+    keys
 }
 
 impl Function for StrReplace {
     fn name(&self) -> &'static str {
-        "str_replace"
+        self.name
     }
 
     fn validate(
@@ -85,77 +145,53 @@ impl Function for StrReplace {
         scope: &dyn ValidationScope,
         path: &str,
     ) -> Result<(), TemplateError> {
-        if super::contains_call(args, scope.version()) && !args.is_object() {
-            return Ok(());
-        }
-        parts(args).map(|_| ()).ok_or_else(|| shape_error(path))
+        self.parts(args, scope.version())
+            .map(|_| ())
+            .map_err(|m| TemplateError::at(path, m))
     }
 
     fn evaluate(
         &self,
         args: Value,
-        version: HotVersion,
+        version: TemplateVersion,
         _: &dyn EvalContext,
         path: &str,
     ) -> Result<Value, TemplateError> {
-        let (template, params) = parts(&args).ok_or_else(|| shape_error(path))?;
-        let template = match template {
-            Value::String(s) => s.clone(),
-            Value::Null => String::new(),
-            other if !other.is_object() && !other.is_array() => {
-                updraft_hooks::deployment::python_str(other)
-            }
-            _ => {
-                return Err(TemplateError::at(
-                    path,
-                    "\"str_replace\" template must be a string",
-                ));
-            }
+        let err = |m: String| TemplateError::at(path, m);
+        let name = self.name;
+        let (params, template) = self.parts(&args, version).map_err(err)?;
+        let Value::String(template) = template else {
+            return Err(err(format!("\"{name}\" template must be a string")));
         };
-        let empty = Map::new();
-        let params = match params {
-            Value::Object(m) => m,
-            Value::Null => &empty,
-            _ => {
-                return Err(TemplateError::at(
-                    path,
-                    "\"str_replace\" params must be a map",
-                ));
-            }
+        let Value::Object(params) = params else {
+            return Err(err(format!("\"{name}\" params must be a map")));
         };
-        let pairs = params
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), replacement(v, version, k, path)?)))
-            .collect::<Result<Vec<_>, TemplateError>>()?;
-        Ok(Value::String(replace_all(&template, &pairs)))
+        let mut pairs = Vec::with_capacity(params.len());
+        for key in heat_order(params.keys()) {
+            let value = params.get(key).unwrap_or(&Value::Null);
+            pairs.push((key.clone(), self.replacement(value, key).map_err(err)?));
+            if key.is_empty() {
+                return Err(err("empty separator".to_string()));
+            }
+        }
+        let mut found = BTreeSet::new();
+        let text = replace(template, &pairs, &mut found);
+        let strict = matches!(self.mode, ReplaceMode::Strict | ReplaceMode::VeryStrict);
+        let missing: Vec<&String> = heat_order(params.keys())
+            .into_iter()
+            .filter(|k| !found.contains(*k))
+            .collect();
+        if strict && !missing.is_empty() {
+            let list: Vec<&str> = missing.iter().map(|k| k.as_str()).collect();
+            return Err(err(format!(
+                "The following params were not found in the template: {}",
+                list.join(",")
+            )));
+        }
+        Ok(Value::String(text))
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::test_support::{FixedContext, eval};
-    use serde_json::json;
-
-    #[test]
-    fn longest_key_first_single_pass() {
-        let ctx = FixedContext::default();
-        let v = eval(
-            json!({"str_replace": {"template": "$var $var2 x", "params": {"$var": "a$var2", "$var2": "b"}}}),
-            &ctx,
-        )
-        .unwrap();
-        assert_eq!(v, json!("a$var2 b x"));
-    }
-
-    #[test]
-    fn non_strings_are_stringified_or_json_encoded() {
-        let ctx = FixedContext::default();
-        let v = eval(
-            json!({"str_replace": {"template": "n=N b=B m=M z=Z", "params": {"N": 3, "B": true, "M": {"k": [1]}, "Z": null}}}),
-            &ctx,
-        )
-        .unwrap();
-        assert_eq!(v, json!("n=3 b=True m={\"k\": [1]} z="));
-        assert!(eval(json!({"str_replace": {"template": "x"}}), &ctx).is_err());
-    }
-}
+#[path = "str_replace_tests.rs"]
+mod tests;
