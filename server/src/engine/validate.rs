@@ -12,7 +12,9 @@ use super::StackRequest;
 use super::graph;
 use crate::resources::{Registry, properties};
 use crate::template::environment::{self, Environment};
-use crate::template::{Template, TemplateError, TemplateErrors, functions, parameters};
+use crate::template::{
+    Template, TemplateError, TemplateErrorKind, TemplateErrors, functions, parameters,
+};
 
 /// How parameter values are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +24,9 @@ pub enum Values {
     /// Only declarations and defaults are checked; values may be missing (`POST /validate`,
     /// as Heat's non-strict validation).
     DeclarationsOnly,
+    /// Values that are given are checked; missing ones are fine (`updraft template
+    /// validate`, which is run before the values are known).
+    GivenOnly,
 }
 
 /// A request that passed every check.
@@ -66,6 +71,23 @@ pub fn check_stack(
                 Ok(p) => p,
                 Err(found) => {
                     errors.extend(found);
+                    Map::new()
+                }
+            }
+        }
+        Values::GivenOnly => {
+            match parameters::resolve_values(
+                &template.parameters,
+                &supplied,
+                &env.parameter_defaults,
+            ) {
+                Ok(p) => p,
+                Err(found) => {
+                    errors.extend(
+                        found
+                            .into_iter()
+                            .filter(|e| e.kind != TemplateErrorKind::ParameterMissing),
+                    );
                     Map::new()
                 }
             }
@@ -209,6 +231,14 @@ outputs:
         let e = check_stack(&Registry::builtin(), &request(text), Values::Required).unwrap_err();
         assert_eq!(e.to_string(), "The Parameter (p) was not provided.");
         assert_eq!(e.heat_type(), "UserParameterMissing");
+        assert!(check_stack(&Registry::builtin(), &request(text), Values::GivenOnly).is_ok());
+        let mut given = request(text);
+        given.parameters.insert("zz".into(), json!(1));
+        let e = check_stack(&Registry::builtin(), &given, Values::GivenOnly).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "The Parameter (zz) was not defined in template."
+        );
     }
 
     #[test]
