@@ -102,17 +102,28 @@ pub fn check_stack(
         }
     };
     for (name, def) in &template.resources {
-        errors.extend(template.validate_resource(name, registry));
+        let path = format!("resources.{name}.properties");
+        let found = template.validate_resource(name, registry);
+        // A property whose functions are wrong is not checked against its schema too
+        // (`{get_parm: x}` is reported as an unknown function, not as "not a string").
+        let broken: Vec<String> = found
+            .iter()
+            .filter_map(|e| property_of(e.location_path(), &path))
+            .collect();
+        errors.extend(found);
         let Some(rtype) = registry.get(&def.resource_type) else {
             continue;
         };
-        let path = format!("resources.{name}.properties");
         let version = template.version;
         let (props, found) =
             properties::validate_all(rtype.properties_schema(), &def.properties, &path, &|v| {
                 functions::contains_call(v, version)
             });
-        if found.is_empty() {
+        let found: Vec<TemplateError> = found
+            .into_iter()
+            .filter(|e| property_of(e.location_path(), &path).is_none_or(|p| !broken.contains(&p)))
+            .collect();
+        if found.is_empty() && broken.is_empty() {
             if let Err(e) = rtype.validate(&props, &path) {
                 errors.push(e);
             }
@@ -133,6 +144,13 @@ pub fn check_stack(
     } else {
         Err(TemplateErrors(errors))
     }
+}
+
+/// The top-level property (`resources.a.properties.config`) that `location` is in.
+fn property_of(location: &str, properties_path: &str) -> Option<String> {
+    let rest = location.strip_prefix(properties_path)?.strip_prefix('.')?;
+    let end = rest.find(['.', '[']).unwrap_or(rest.len());
+    Some(format!("{properties_path}.{}", &rest[..end]))
 }
 
 /// Heat's `ImmutableParameterModified` when an update changes an `immutable: true`
@@ -238,6 +256,26 @@ outputs:
         assert_eq!(
             e.to_string(),
             "The Parameter (zz) was not defined in template."
+        );
+    }
+
+    #[test]
+    fn a_bad_function_is_not_also_a_bad_property() {
+        let found = messages(
+            "heat_template_version: 2018-08-31
+resources:
+  app:
+    type: OS::Heat::SoftwareConfig
+    properties:
+      config: {get_parm: script}
+      group: [1]
+",
+        );
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with("resources.app.properties.config: Unknown function"));
+        assert_eq!(
+            found[1],
+            "resources.app.properties.group: Value must be a string, not a list"
         );
     }
 
