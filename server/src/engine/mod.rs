@@ -112,12 +112,7 @@ fn stored_definition(stack: &StackRow) -> Result<(Template, Map<String, Value>),
     let mut supplied = env.parameters.clone();
     supplied.extend(stack.parameters.clone());
     let params =
-        parameters::resolve_values(&template.parameters, &supplied, &env.parameter_defaults)
-            .map_err(|errors| {
-                errors.into_iter().next().unwrap_or_else(|| {
-                    TemplateError::new(TemplateErrorKind::Validation, "invalid parameters")
-                })
-            })?;
+        parameters::stored_values(&template.parameters, &supplied, &env.parameter_defaults);
     Ok((template, params))
 }
 

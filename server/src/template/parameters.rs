@@ -465,6 +465,30 @@ pub fn resolve_values(
     }
 }
 
+/// The values of an already validated stack: precedence and coercion only. Constraints
+/// are not checked again: some depend on time (`expiration`), and a stored stack must
+/// keep showing its parameters and outputs.
+pub fn stored_values(
+    decls: &IndexMap<String, ParameterDecl>,
+    supplied: &Map<String, Value>,
+    parameter_defaults: &Map<String, Value>,
+) -> Map<String, Value> {
+    decls
+        .iter()
+        .filter_map(|(name, decl)| {
+            let given = supplied
+                .get(name)
+                .filter(|v| !v.is_null())
+                .or_else(|| parameter_defaults.get(name).filter(|v| !v.is_null()));
+            let value = match given {
+                Some(v) => coerce(decl.param_type, v, decl.hidden).ok()?,
+                None => decl.default.clone()?,
+            };
+            Some((name.clone(), value))
+        })
+        .collect()
+}
+
 /// The `immutable: true` parameters (declared in both templates) whose value an update
 /// changes, in template order.
 pub fn immutable_modified(
@@ -720,6 +744,12 @@ mod tests {
         let old = obj(json!({"a": "1", "b": "1", "c": 1}));
         let new = obj(json!({"a": "2", "b": "2", "c": 1}));
         assert_eq!(immutable_modified(&d, &old, &new), ["a"]);
+        // Stored values are not re-checked (an `expiration` may have passed since).
+        let d = decls(
+            json!({"e": {"type": "string", "constraints": [{"custom_constraint": "expiration"}]}}),
+        );
+        let v = stored_values(&d, &obj(json!({"e": "2000-01-01T00:00:00Z"})), &Map::new());
+        assert_eq!(v["e"], json!("2000-01-01T00:00:00Z"));
         assert_eq!(
             immutable_error(&["a".into()]).to_string(),
             "The following parameters are immutable and may not be updated: a"
