@@ -80,7 +80,7 @@ async fn conditions_select_resources_outputs_and_values() {
     assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
     assert_eq!(
         body["error"]["message"],
-        "resources.only_prod.condition: Invalid condition \"prdo\""
+        "resources.only_prod.condition: Invalid condition \"prdo\"\noutputs.prod_only.condition: Invalid condition \"prdo\""
     );
 
     let cyclic = TEMPLATE.replace(

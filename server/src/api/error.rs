@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::engine::EngineError;
 use crate::store::StoreError;
-use crate::template::TemplateError;
+use crate::template::{TemplateError, TemplateErrors};
 
 /// An API error as the client sees it.
 #[derive(Debug)]
@@ -100,6 +100,14 @@ impl IntoResponse for ApiError {
 impl From<TemplateError> for ApiError {
     fn from(e: TemplateError) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, e.kind.heat_type(), e.to_string())
+    }
+}
+
+impl From<TemplateErrors> for ApiError {
+    /// One error keeps its own type and message (as Heat); several are joined with
+    /// newlines under `StackValidationFailed` unless they are all of one kind.
+    fn from(e: TemplateErrors) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, e.heat_type(), e.to_string())
     }
 }
 

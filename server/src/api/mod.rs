@@ -8,6 +8,7 @@ mod format;
 mod resources;
 mod stacks;
 mod temp_url;
+mod validate;
 
 use std::sync::Arc;
 
@@ -66,6 +67,7 @@ pub fn router(state: ApiState) -> Router {
             post(resources::signal),
         )
         .route("/stacks/{stack}/{id}/events", get(events::list))
+        .route("/validate", post(validate::validate))
         .route(
             "/stacks/{stack}/{id}/resources/{resource}/events",
             get(events::list_for_resource),
@@ -102,3 +104,6 @@ async fn not_found() -> ApiError {
         "The resource could not be found.",
     )
 }
+
+#[cfg(test)]
+mod tests;

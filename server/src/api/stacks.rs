@@ -138,7 +138,7 @@ pub async fn list(
 }
 
 /// Reads the stack fields of a create or update body.
-fn stack_request(body: &Map<String, Value>) -> Result<StackRequest, ApiError> {
+pub(super) fn stack_request(body: &Map<String, Value>) -> Result<StackRequest, ApiError> {
     if body.contains_key("template_url") && !body.contains_key("template") {
         return Err(ApiError::bad_request(
             "template_url is not supported by this server: send the template inline (heatclient does this for local files)",

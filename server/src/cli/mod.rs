@@ -3,6 +3,7 @@
 mod bench;
 mod local_run;
 mod server;
+mod template;
 mod up;
 
 use std::process::ExitCode;
@@ -25,6 +26,11 @@ enum Command {
     Up(up::UpArgs),
     /// Measure the deployment path (server, agents, script hooks) and print figures.
     Bench(bench::BenchArgs),
+    /// Work with templates offline (`updraft template validate -t FILE`).
+    Template {
+        #[command(subcommand)]
+        command: template::TemplateCommand,
+    },
     /// The in-guest agent (the same code as `updraft-agent`).
     Agent {
         #[command(subcommand)]
@@ -36,7 +42,7 @@ impl Cli {
     /// Log filter when `RUST_LOG` is unset: `up` keeps its own output readable.
     pub fn default_log_filter(&self) -> &'static str {
         match self.command {
-            Command::Up(_) | Command::Bench(_) => "warn",
+            Command::Up(_) | Command::Bench(_) | Command::Template { .. } => "warn",
             _ => "info",
         }
     }
@@ -48,6 +54,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Server(args) => server::run(args).await,
         Command::Up(args) => up::run(args).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::Template { command } => template::run(command),
         Command::Agent { command } => return updraft_agent::cli::execute(command).await,
     };
     match result {

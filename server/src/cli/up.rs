@@ -34,7 +34,7 @@ pub struct UpArgs {
     timeout: u64,
 }
 
-fn parse_parameters(items: &[String]) -> anyhow::Result<Map<String, Value>> {
+pub(super) fn parse_parameters(items: &[String]) -> anyhow::Result<Map<String, Value>> {
     let mut out = Map::new();
     for item in items {
         let (k, v) = item
@@ -45,7 +45,7 @@ fn parse_parameters(items: &[String]) -> anyhow::Result<Map<String, Value>> {
     Ok(out)
 }
 
-fn merge_environments(files: &[PathBuf]) -> anyhow::Result<Value> {
+pub(super) fn merge_environments(files: &[PathBuf]) -> anyhow::Result<Value> {
     let mut merged = Map::new();
     for file in files {
         let text = std::fs::read_to_string(file)

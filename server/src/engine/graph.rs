@@ -38,7 +38,8 @@ pub fn check_acyclic(deps: &HashMap<String, Vec<String>>) -> Result<(), Template
             return Err(TemplateError::new(
                 crate::template::TemplateErrorKind::Validation,
                 format!("Circular Dependency Found: {}", members.join(", ")),
-            ));
+            )
+            .pointing_at(format!("resources.{}", members[0])));
         }
     }
     Ok(())

@@ -12,6 +12,7 @@ pub mod scheduler;
 pub mod server_metadata;
 pub mod services;
 pub mod stack_view;
+pub mod validate;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,11 +21,12 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 use tokio::task::AbortHandle;
 
-use crate::resources::properties;
 use crate::resources::{ResourceContext, ResourceError, StackIdentity};
 use crate::store::{StackRow, StoreError, now_timestamp};
 use crate::template::functions;
-use crate::template::{Template, TemplateError, TemplateErrorKind, environment, parameters};
+use crate::template::{
+    Template, TemplateError, TemplateErrorKind, TemplateErrors, environment, parameters,
+};
 use converge::{Plan, converge, delete_physical};
 use services::Services;
 use stack_view::StackView;
@@ -32,9 +34,9 @@ use stack_view::StackView;
 /// Why an engine call was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    /// The template, environment or parameters are wrong.
+    /// The template, environment or parameters are wrong (every problem found).
     #[error(transparent)]
-    Template(#[from] TemplateError),
+    Template(#[from] TemplateErrors),
     /// Something named does not exist (`type`, `message`).
     #[error("{1}")]
     NotFound(&'static str, String),
@@ -47,6 +49,12 @@ pub enum EngineError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<TemplateError> for EngineError {
+    fn from(e: TemplateError) -> Self {
+        EngineError::Template(e.into())
+    }
 }
 
 /// A stack as requested: what create and update take.
@@ -80,44 +88,12 @@ struct Prepared {
     environment: Value,
 }
 
-fn prepare(
-    services: &Services,
-    stack: &StackIdentity,
-    request: &StackRequest,
-) -> Result<Prepared, EngineError> {
-    let mut template = Template::parse(&request.template)?;
-    let env = environment::parse(&request.environment)?;
-    template.apply_registry(&env.registry)?;
-    let mut supplied = env.parameters.clone();
-    supplied.extend(request.parameters.clone());
-    let params =
-        parameters::resolve_values(&template.parameters, &supplied, &env.parameter_defaults)?;
-    template.validate(&services.registry)?;
-    // Resources whose condition is false are gone; references to them are now errors.
-    let template = template.apply_conditions(&StackView::new(
-        stack.clone(),
-        params.clone(),
-        &template,
-        &[],
-    ))?;
-    template.validate(&services.registry)?;
-    graph::check_acyclic(&graph::dependencies(&template))?;
-    for (name, def) in &template.resources {
-        let Some(rtype) = services.registry.get(&def.resource_type) else {
-            continue;
-        };
-        let path = format!("resources.{name}.properties");
-        let version = template.version;
-        let props =
-            properties::validate(rtype.properties_schema(), &def.properties, &path, &|v| {
-                functions::contains_call(v, version)
-            })?;
-        rtype.validate(&props, &path)?;
-    }
+fn prepare(services: &Services, request: &StackRequest) -> Result<Prepared, EngineError> {
+    let checked = validate::check_stack(&services.registry, request, validate::Values::Required)?;
     Ok(Prepared {
-        template,
-        params,
-        environment: env.stored,
+        template: checked.template,
+        params: checked.params,
+        environment: checked.environment.stored,
     })
 }
 
@@ -133,11 +109,13 @@ fn identity(stack: &StackRow) -> StackIdentity {
 fn stored_definition(stack: &StackRow) -> Result<(Template, Map<String, Value>), TemplateError> {
     let mut template = Template::parse(&stack.template)?;
     let env = environment::parse(&stack.environment)?;
-    template.apply_registry(&env.registry)?;
+    if let Some(e) = template.apply_registry(&env.registry).into_iter().next() {
+        return Err(e);
+    }
     let mut supplied = env.parameters.clone();
     supplied.extend(stack.parameters.clone());
     let params =
-        parameters::resolve_values(&template.parameters, &supplied, &env.parameter_defaults)?;
+        parameters::stored_values(&template.parameters, &supplied, &env.parameter_defaults);
     let view = StackView::new(identity(stack), params.clone(), &template, &[]);
     let template = template.apply_conditions(&view)?;
     Ok((template, params))
@@ -177,13 +155,7 @@ impl Engine {
                 ),
             ));
         }
-        let stack_id = uuid::Uuid::new_v4().to_string();
-        let ident = StackIdentity {
-            id: stack_id.clone(),
-            name: name.to_string(),
-            project: project.to_string(),
-        };
-        let prepared = prepare(&self.services, &ident, &request)?;
+        let prepared = prepare(&self.services, &request)?;
         let store = &self.services.store;
         if store.stack_by_name(project, name).await?.is_some() {
             return Err(EngineError::Conflict(
@@ -192,7 +164,7 @@ impl Engine {
             ));
         }
         let stack = StackRow {
-            id: stack_id,
+            id: uuid::Uuid::new_v4().to_string(),
             project: project.to_string(),
             name: name.to_string(),
             action: "CREATE".into(),
@@ -257,7 +229,12 @@ impl Engine {
                 ),
             ));
         }
-        let prepared = prepare(&self.services, &identity(stack), &request)?;
+        let prepared = prepare(&self.services, &request)?;
+        // Heat compares with the values the stack has now; a stack whose stored definition
+        // no longer resolves has nothing to compare with.
+        if let Ok((_, old_values)) = stored_definition(stack) {
+            validate::check_immutable(&prepared.template, &old_values, &prepared.params)?;
+        }
         let mut updated = stack.clone();
         updated.template = request.template;
         updated.environment = prepared.environment.clone();

@@ -156,18 +156,38 @@ fn coerce(schema: &PropertySchema, value: &Value, path: &str) -> Result<Value, T
 }
 
 /// Validates resolved properties at `path` (`resources.x.properties`), filling defaults.
-/// With `partial`, values still holding function calls are skipped (checked at run time).
+/// Values still holding function calls (`is_unresolved`) are kept as they are (checked at
+/// run time). The first problem is the error; [`validate_all`] reports every one.
 pub fn validate(
     schema: &[PropertySchema],
     properties: &Value,
     path: &str,
     is_unresolved: &dyn Fn(&Value) -> bool,
 ) -> Result<Map<String, Value>, TemplateError> {
+    let (out, errors) = validate_all(schema, properties, path, is_unresolved);
+    match errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+/// Like [`validate`], but collects every problem: unknown properties, missing required
+/// ones, and values of the wrong type or not allowed.
+pub fn validate_all(
+    schema: &[PropertySchema],
+    properties: &Value,
+    path: &str,
+    is_unresolved: &dyn Fn(&Value) -> bool,
+) -> (Map<String, Value>, Vec<TemplateError>) {
     let empty = Map::new();
     let given = properties.as_object().unwrap_or(&empty);
+    let mut errors = vec![];
     for key in given.keys() {
         if !schema.iter().any(|s| s.name == key) {
-            return Err(TemplateError::at(path, format!("Unknown Property {key}")));
+            errors.push(
+                TemplateError::at(path, format!("Unknown Property {key}"))
+                    .pointing_at(join(path, key)),
+            );
         }
     }
     let mut out = Map::new();
@@ -182,18 +202,21 @@ pub fn validate(
                     let v: Value = serde_json::from_str(default).unwrap_or(Value::Null);
                     out.insert(s.name.to_string(), v);
                 } else if s.required {
-                    return Err(TemplateError::at(
+                    errors.push(TemplateError::at(
                         path,
                         format!("Property {} not assigned", s.name),
                     ));
                 }
             }
-            Some(v) => {
-                out.insert(s.name.to_string(), coerce(s, v, &ppath)?);
-            }
+            Some(v) => match coerce(s, v, &ppath) {
+                Ok(v) => {
+                    out.insert(s.name.to_string(), v);
+                }
+                Err(e) => errors.push(e),
+            },
         }
     }
-    Ok(out)
+    (out, errors)
 }
 
 /// Names of properties whose value differs between `old` and `new`.

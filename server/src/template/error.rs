@@ -15,6 +15,8 @@ pub enum TemplateErrorKind {
     ParameterMissing,
     /// A parameter was provided that the template does not declare.
     UnknownParameter,
+    /// An update changes the value of an `immutable: true` parameter.
+    ImmutableParameterModified,
     /// Anything else wrong with the template or a value in it.
     Validation,
 }
@@ -29,6 +31,7 @@ impl TemplateErrorKind {
             TemplateErrorKind::InvalidReference => "InvalidTemplateReference",
             TemplateErrorKind::ParameterMissing => "UserParameterMissing",
             TemplateErrorKind::UnknownParameter => "UnknownUserParameter",
+            TemplateErrorKind::ImmutableParameterModified => "ImmutableParameterModified",
             TemplateErrorKind::Validation => "StackValidationFailed",
         }
     }
@@ -44,6 +47,14 @@ pub struct TemplateError {
     pub path: String,
     /// The message, without the path.
     pub message: String,
+    /// Where exactly in the template the problem is, when `path` is empty because Heat's
+    /// message names the place itself (`The specified reference "x" (in resources.a…) is
+    /// incorrect.`) or is less precise; used only to find a line and column, never rendered.
+    pub pointer: Option<String>,
+    /// 1-based line in the template text, when known.
+    pub line: Option<u64>,
+    /// 1-based column in the template text, when known.
+    pub column: Option<u64>,
 }
 
 impl TemplateError {
@@ -53,6 +64,9 @@ impl TemplateError {
             kind: TemplateErrorKind::Validation,
             path: path.into(),
             message: message.into(),
+            pointer: None,
+            line: None,
+            column: None,
         }
     }
 
@@ -62,6 +76,9 @@ impl TemplateError {
             kind,
             path: String::new(),
             message: message.into(),
+            pointer: None,
+            line: None,
+            column: None,
         }
     }
 
@@ -71,12 +88,67 @@ impl TemplateError {
         self
     }
 
+    /// The same error, pointing at `path` in the template without rendering it.
+    pub fn pointing_at(mut self, path: impl Into<String>) -> Self {
+        self.pointer = Some(path.into());
+        self
+    }
+
+    /// The same error at a line and column of the template text.
+    pub fn at_position(mut self, line: Option<u64>, column: Option<u64>) -> Self {
+        self.line = line;
+        self.column = column;
+        self
+    }
+
+    /// The template path to look up for a position: `pointer` when set, else `path`.
+    pub fn location_path(&self) -> &str {
+        self.pointer.as_deref().unwrap_or(&self.path)
+    }
+
     fn render(&self) -> String {
         if self.path.is_empty() {
             self.message.clone()
         } else {
             format!("{}: {}", self.path, self.message)
         }
+    }
+}
+
+/// Every problem found in a template, in the order found (never empty when returned as an
+/// error). One error renders as itself; several are joined with newlines.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+#[error("{}", self.render())]
+pub struct TemplateErrors(pub Vec<TemplateError>);
+
+impl TemplateErrors {
+    /// Heat's exception class name: the error's own for one error (or several of one
+    /// kind), `StackValidationFailed` for a mixture.
+    pub fn heat_type(&self) -> &'static str {
+        match self.0.first() {
+            Some(first) if self.0.iter().all(|e| e.kind == first.kind) => first.kind.heat_type(),
+            Some(_) => TemplateErrorKind::Validation.heat_type(),
+            None => TemplateErrorKind::Validation.heat_type(),
+        }
+    }
+
+    /// The first error.
+    pub fn first(&self) -> Option<&TemplateError> {
+        self.0.first()
+    }
+
+    fn render(&self) -> String {
+        self.0
+            .iter()
+            .map(TemplateError::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl From<TemplateError> for TemplateErrors {
+    fn from(e: TemplateError) -> Self {
+        TemplateErrors(vec![e])
     }
 }
 

@@ -4,10 +4,13 @@
 //! stack ([`functions::EvalContext`]) and get values or [`TemplateError`]s naming a path.
 
 pub mod conditions;
+pub mod constraints;
+pub mod custom_constraints;
 pub mod environment;
 pub mod error;
 pub mod functions;
 pub mod loader;
+pub mod locate;
 pub mod parameters;
 pub mod registry;
 pub mod version;
@@ -15,8 +18,8 @@ pub mod version;
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
-use error::join;
-pub use error::{TemplateError, TemplateErrorKind};
+pub use error::{TemplateError, TemplateErrorKind, TemplateErrors};
+use error::{index, join};
 use parameters::ParameterDecl;
 use version::HotVersion;
 
@@ -64,6 +67,12 @@ pub struct Template {
     pub resources: IndexMap<String, ResourceDefinition>,
     /// Outputs in template order.
     pub outputs: IndexMap<String, OutputDefinition>,
+    /// `parameter_groups` as written (null when absent).
+    pub parameter_groups: Value,
+    /// Parameters declared too badly to use; they still exist for references.
+    pub invalid_parameters: Vec<String>,
+    /// Resources defined too badly to use; they still exist for references.
+    pub invalid_resources: Vec<String>,
     /// The `conditions` section (HOT 2016-10-14+).
     pub conditions: IndexMap<String, Value>,
 }
@@ -101,104 +110,272 @@ const RESOURCE_KEYS: &[&str] = &[
 const RESOURCE_KEYS_2016: &[&str] = &["external_id", "condition"];
 
 impl Template {
-    /// Parses template text (YAML or JSON).
+    /// Parses template text (YAML or JSON); the first problem is the error.
     pub fn parse_text(text: &str) -> Result<Self, TemplateError> {
-        let raw = loader::load_document(text)
-            .map_err(|e| TemplateError::new(TemplateErrorKind::Parse, e.message))?;
+        let raw = loader::load_document(text).map_err(|e| {
+            TemplateError::new(TemplateErrorKind::Parse, e.message).at_position(e.line, e.column)
+        })?;
         Self::parse(&raw)
     }
 
-    /// Parses a loaded template document.
+    /// Parses a loaded template document; the first problem is the error.
     pub fn parse(raw: &Value) -> Result<Self, TemplateError> {
-        let Some(doc) = raw.as_object() else {
-            return Err(TemplateError::new(
+        let (template, errors) = Self::parse_collecting(raw);
+        match (template, errors.into_iter().next()) {
+            (Some(t), None) => Ok(t),
+            (_, Some(e)) => Err(e),
+            (None, None) => Err(TemplateError::new(
                 TemplateErrorKind::Parse,
-                "The template is not a JSON object or YAML mapping.",
-            ));
+                "The template could not be read.",
+            )),
+        }
+    }
+
+    /// Parses a loaded template document as far as it can be read, collecting every
+    /// problem. `None` only when nothing can be checked further (not a mapping, bad version).
+    pub fn parse_collecting(raw: &Value) -> (Option<Self>, Vec<TemplateError>) {
+        let Some(doc) = raw.as_object() else {
+            return (
+                None,
+                vec![TemplateError::new(
+                    TemplateErrorKind::Parse,
+                    "The template is not a JSON object or YAML mapping.",
+                )],
+            );
         };
-        let version = parse_version(doc)?;
+        let version = match parse_version(doc) {
+            Ok(v) => v,
+            Err(e) => return (None, vec![e]),
+        };
+        let mut errors = Vec::new();
         for key in doc.keys() {
             let allowed = SECTIONS.contains(&key.as_str())
                 || (key == "conditions" && version >= HotVersion::V2016_10_14);
             if !allowed {
-                return Err(TemplateError::new(
-                    TemplateErrorKind::InvalidSection,
-                    format!("The template section is invalid: {key}"),
-                ));
+                errors.push(
+                    TemplateError::new(
+                        TemplateErrorKind::InvalidSection,
+                        format!("The template section is invalid: {key}"),
+                    )
+                    .pointing_at(key.clone()),
+                );
             }
         }
         let description = match doc.get("description") {
             None | Some(Value::Null) => String::new(),
             Some(Value::String(s)) => s.clone(),
-            Some(_) => return Err(TemplateError::at("description", "must be a string")),
-        };
-        let parameters =
-            parameters::parse_declarations(doc.get("parameters").unwrap_or(&Value::Null))?;
-        let resources = parse_resources(doc.get("resources").unwrap_or(&Value::Null), version)?;
-        let outputs = parse_outputs(doc.get("outputs").unwrap_or(&Value::Null), version)?;
-        let conditions = match doc.get("conditions") {
-            None | Some(Value::Null) => IndexMap::new(),
-            Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             Some(_) => {
-                return Err(TemplateError::at(
-                    "conditions",
-                    "must be a mapping of condition names to conditions",
-                ));
+                errors.push(TemplateError::at("description", "must be a string"));
+                String::new()
             }
         };
-        Ok(Template {
+        let declarations =
+            parameters::parse_declarations(doc.get("parameters").unwrap_or(&Value::Null), version);
+        errors.extend(declarations.errors);
+        let parameter_groups = doc.get("parameter_groups").cloned().unwrap_or(Value::Null);
+        let mut template = Template {
             version,
             description,
-            parameters,
-            resources,
-            outputs,
-            conditions,
-        })
+            parameters: declarations.decls,
+            resources: IndexMap::new(),
+            outputs: IndexMap::new(),
+            parameter_groups,
+            invalid_parameters: declarations.invalid,
+            invalid_resources: vec![],
+            conditions: IndexMap::new(),
+        };
+        match doc.get("conditions") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(m)) => {
+                template.conditions = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            }
+            Some(_) => errors.push(TemplateError::at(
+                "conditions",
+                "must be a mapping of condition names to conditions",
+            )),
+        }
+        errors.extend(template.parameter_group_errors());
+        parse_resources(
+            doc.get("resources").unwrap_or(&Value::Null),
+            &mut template,
+            &mut errors,
+        );
+        parse_outputs(
+            doc.get("outputs").unwrap_or(&Value::Null),
+            &mut template,
+            &mut errors,
+        );
+        (Some(template), errors)
+    }
+
+    /// Heat's `parameter_groups` rules: a list of groups, each with a `parameters` list;
+    /// each parameter in at most one group, and declared.
+    fn parameter_group_errors(&self) -> Vec<TemplateError> {
+        let groups = match &self.parameter_groups {
+            Value::Null => return vec![],
+            Value::Array(g) if g.is_empty() => return vec![],
+            Value::Array(g) => g,
+            Value::Object(m) if m.is_empty() => return vec![],
+            Value::String(s) if s.is_empty() => return vec![],
+            _ => {
+                return vec![group_error(
+                    "parameter_groups",
+                    &["parameter_groups"],
+                    "The parameter_groups should be a list.",
+                )];
+            }
+        };
+        let mut errors = vec![];
+        let mut grouped: Vec<&Value> = vec![];
+        for (i, group) in groups.iter().enumerate() {
+            let pointer = index("parameter_groups", i);
+            let label = group
+                .get("label")
+                .map(updraft_hooks::deployment::python_str)
+                .unwrap_or_default();
+            let path = ["parameter_groups", label.as_str()];
+            let params = match group.get("parameters") {
+                None | Some(Value::Null) => {
+                    errors.push(group_error(
+                        &pointer,
+                        &path,
+                        "The parameters must be provided for each parameter group.",
+                    ));
+                    continue;
+                }
+                Some(Value::Array(p)) => p,
+                Some(_) => {
+                    errors.push(group_error(
+                        &join(&pointer, "parameters"),
+                        &path,
+                        "The parameters of parameter group should be a list.",
+                    ));
+                    continue;
+                }
+            };
+            for (j, param) in params.iter().enumerate() {
+                let name = updraft_hooks::deployment::python_str(param);
+                let ppointer = index(&join(&pointer, "parameters"), j);
+                if grouped.contains(&param) {
+                    errors.push(group_error(
+                        &ppointer,
+                        &path,
+                        &format!(
+                            "The {name} parameter must be assigned to one parameter group only."
+                        ),
+                    ));
+                } else {
+                    grouped.push(param);
+                }
+                let exists = param.as_str().is_some_and(|n| {
+                    self.parameters.contains_key(n)
+                        || self.invalid_parameters.iter().any(|p| p == n)
+                        || PSEUDO_PARAMETERS.contains(&n)
+                });
+                if !exists {
+                    errors.push(group_error(
+                        &ppointer,
+                        &path,
+                        &format!(
+                            "The grouped parameter {name} does not reference a valid parameter."
+                        ),
+                    ));
+                }
+            }
+        }
+        errors
     }
 
     /// Checks references, functions and resource types; returns the first problem.
     pub fn validate(&self, types: &dyn TypeLookup) -> Result<(), TemplateError> {
+        let mut errors: Vec<TemplateError> = self
+            .resources
+            .keys()
+            .flat_map(|name| self.validate_resource(name, types))
+            .collect();
+        errors.extend(self.validate_outputs(types));
+        errors.into_iter().next().map_or(Ok(()), Err)
+    }
+
+    /// Every problem with one resource's type, `depends_on`, and the functions and
+    /// references in its properties (each top-level property on its own) and metadata.
+    pub fn validate_resource(&self, name: &str, types: &dyn TypeLookup) -> Vec<TemplateError> {
+        let Some(def) = self.resources.get(name) else {
+            return vec![];
+        };
         let scope = Scope {
             template: self,
             types,
         };
-        for (name, def) in &self.resources {
-            let path = join("resources", name);
-            if !types.type_exists(&def.resource_type) {
-                return Err(TemplateError::at(
+        let path = join("resources", name);
+        let mut errors = vec![];
+        if !types.type_exists(&def.resource_type) {
+            errors.push(
+                TemplateError::at(
                     &path,
                     format!(
                         "The Resource Type ({}) could not be found.",
                         def.resource_type
                     ),
-                ));
+                )
+                .pointing_at(join(&path, "type")),
+            );
+        }
+        for (i, dep) in def.depends_on.iter().enumerate() {
+            if !functions::ValidationScope::has_resource(&scope, dep) {
+                let dpath = join(&path, "depends_on");
+                errors.push(functions_invalid_reference(dep, &dpath).pointing_at(index(&dpath, i)));
             }
-            for dep in &def.depends_on {
-                if !self.resources.contains_key(dep) {
-                    return Err(functions_invalid_reference(dep, &join(&path, "depends_on")));
+        }
+        if let Some(c) = &def.condition
+            && let Err(e) =
+                functions::ValidationScope::check_condition(&scope, c, &join(&path, "condition"))
+        {
+            errors.push(e);
+        }
+        for (section, value) in [("properties", &def.properties), ("metadata", &def.metadata)] {
+            let spath = join(&path, section);
+            match value {
+                Value::Object(map) => {
+                    for (key, v) in map {
+                        if let Err(e) = functions::validate(v, &scope, &join(&spath, key)) {
+                            errors.push(e);
+                        }
+                    }
+                }
+                other => {
+                    if let Err(e) = functions::validate(other, &scope, &spath) {
+                        errors.push(e);
+                    }
                 }
             }
-            if let Some(c) = &def.condition {
-                functions::ValidationScope::check_condition(&scope, c, &join(&path, "condition"))?;
-            }
-            functions::validate(&def.properties, &scope, &join(&path, "properties"))?;
-            functions::validate(&def.metadata, &scope, &join(&path, "metadata"))?;
         }
+        errors
+    }
+
+    /// Every problem with the functions and references in the outputs.
+    pub fn validate_outputs(&self, types: &dyn TypeLookup) -> Vec<TemplateError> {
+        let scope = Scope {
+            template: self,
+            types,
+        };
+        let mut errors = Vec::new();
         for (name, output) in &self.outputs {
-            if let Some(c) = &output.condition {
-                functions::ValidationScope::check_condition(
+            let path = join("outputs", name);
+            if let Some(c) = &output.condition
+                && let Err(e) = functions::ValidationScope::check_condition(
                     &scope,
                     c,
-                    &join(&join("outputs", name), "condition"),
-                )?;
+                    &join(&path, "condition"),
+                )
+            {
+                errors.push(e);
             }
-            functions::validate(
-                &output.value,
-                &scope,
-                &join(&join("outputs", name), "value"),
-            )?;
+            if let Err(e) = functions::validate(&output.value, &scope, &join(&path, "value")) {
+                errors.push(e);
+            }
         }
-        Ok(())
+        errors
     }
 
     /// The template as the conditions make it: resources whose condition is false removed,
@@ -234,26 +411,30 @@ impl Template {
 
     /// Resolves every resource type through the environment's registry (aliases, globs,
     /// per-resource overrides). Provider templates are reported as not supported yet.
-    pub fn apply_registry(
-        &mut self,
-        registry: &registry::ResourceRegistry,
-    ) -> Result<(), TemplateError> {
+    pub fn apply_registry(&mut self, registry: &registry::ResourceRegistry) -> Vec<TemplateError> {
+        let mut errors = Vec::new();
         for (name, def) in self.resources.iter_mut() {
             let path = join("resources", name);
             match registry.resolve(name, &def.resource_type) {
                 Ok(registry::ResolvedType::Builtin(t)) => def.resource_type = t,
-                Ok(registry::ResolvedType::Template(t)) => {
-                    return Err(TemplateError::at(
-                        path,
-                        format!(
-                            "provider templates ({t}) are not supported by this version of Updraft yet"
-                        ),
-                    ));
-                }
-                Err(message) => return Err(TemplateError::at(path, message)),
+                Ok(registry::ResolvedType::Template(t)) => errors.push(TemplateError::at(
+                    path,
+                    format!(
+                        "provider templates ({t}) are not supported by this version of Updraft yet"
+                    ),
+                )),
+                Err(message) => errors.push(TemplateError::at(path, message)),
             }
         }
-        Ok(())
+        // Resources whose type could not be resolved are reported once, here; references to
+        // them stay valid so they cause no follow-on errors.
+        for e in &errors {
+            if let Some(name) = e.path.strip_prefix("resources.") {
+                self.resources.shift_remove(name);
+                self.invalid_resources.push(name.to_string());
+            }
+        }
+        errors
     }
 
     /// The resources each resource depends on (explicit and through functions), deduplicated.
@@ -319,159 +500,199 @@ fn parse_version(doc: &Map<String, Value>) -> Result<HotVersion, TemplateError> 
     }
 }
 
-fn parse_resources(
-    section: &Value,
-    version: HotVersion,
-) -> Result<IndexMap<String, ResourceDefinition>, TemplateError> {
-    let mut out = IndexMap::new();
+/// `Parameter Groups error: parameter_groups.<label>: …`, Heat's exact text (its path
+/// is made of the group's label), pointing at the group in the template.
+fn group_error(pointer: &str, heat_path: &[&str], message: &str) -> TemplateError {
+    TemplateError::new(
+        TemplateErrorKind::Validation,
+        format!("Parameter Groups error: {}: {message}", heat_path.join(".")),
+    )
+    .pointing_at(pointer)
+}
+
+fn parse_resources(section: &Value, template: &mut Template, errors: &mut Vec<TemplateError>) {
     let map = match section {
-        Value::Null => return Ok(out),
+        Value::Null => return,
         Value::Object(m) => m,
         _ => {
-            return Err(TemplateError::at(
+            errors.push(TemplateError::at(
                 "resources",
                 "must be a mapping of resource names to definitions",
             ));
+            return;
         }
     };
     for (name, def) in map {
         let path = join("resources", name);
-        let Some(def) = def.as_object() else {
-            return Err(TemplateError::at(
-                &path,
-                "Each resource must contain a type key.",
-            ));
-        };
-        let invalid: Vec<&str> = def
-            .keys()
-            .map(String::as_str)
-            .filter(|k| {
-                !(RESOURCE_KEYS.contains(k)
-                    || (version >= HotVersion::V2016_10_14 && RESOURCE_KEYS_2016.contains(k)))
-            })
-            .collect();
-        if !invalid.is_empty() {
-            return Err(TemplateError::at(
-                &path,
-                format!(
-                    "Invalid keyword(s) inside a resource definition: {}",
-                    invalid.join(", ")
-                ),
-            ));
+        match parse_resource(name, def, &path, template.version) {
+            Ok(r) => {
+                template.resources.insert(name.clone(), r);
+            }
+            Err(mut found) => {
+                errors.append(&mut found);
+                template.invalid_resources.push(name.clone());
+            }
         }
-        let resource_type = match def.get("type") {
-            Some(Value::String(t)) => t.clone(),
-            Some(_) => {
-                return Err(TemplateError::at(
-                    join(&path, "type"),
-                    "Resource type must be a string",
-                ));
-            }
-            None => {
-                return Err(TemplateError::at(
-                    &path,
-                    "Each resource must contain a type key.",
-                ));
-            }
-        };
-        let properties = match def.get("properties") {
-            None | Some(Value::Null) => Value::Object(Map::new()),
-            Some(v @ Value::Object(_)) => v.clone(),
-            Some(_) => {
-                return Err(TemplateError::at(
-                    join(&path, "properties"),
-                    "\"properties\" must be a map",
-                ));
-            }
-        };
-        let metadata = match def.get("metadata") {
-            None | Some(Value::Null) => Value::Null,
-            Some(v @ Value::Object(_)) => v.clone(),
-            Some(_) => {
-                return Err(TemplateError::at(
-                    join(&path, "metadata"),
-                    "\"metadata\" must be a map",
-                ));
-            }
-        };
-        let depends_on = match def.get("depends_on") {
-            None | Some(Value::Null) => vec![],
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|i| i.as_str().map(str::to_string))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| {
-                    TemplateError::at(
-                        join(&path, "depends_on"),
-                        "must be a resource name or a list of resource names",
-                    )
-                })?,
-            Some(_) => {
-                return Err(TemplateError::at(
-                    join(&path, "depends_on"),
-                    "must be a resource name or a list of resource names",
-                ));
-            }
-        };
-        out.insert(
-            name.clone(),
-            ResourceDefinition {
-                name: name.clone(),
-                resource_type,
-                properties,
-                metadata,
-                depends_on,
-                condition: def.get("condition").cloned(),
-            },
-        );
     }
-    Ok(out)
 }
 
-fn parse_outputs(
-    section: &Value,
+fn parse_resource(
+    name: &str,
+    def: &Value,
+    path: &str,
     version: HotVersion,
-) -> Result<IndexMap<String, OutputDefinition>, TemplateError> {
-    let mut out = IndexMap::new();
+) -> Result<ResourceDefinition, Vec<TemplateError>> {
+    let Some(def) = def.as_object() else {
+        return Err(vec![TemplateError::at(
+            path,
+            "Each resource must contain a type key.",
+        )]);
+    };
+    let mut errors = vec![];
+    let invalid: Vec<&str> = def
+        .keys()
+        .map(String::as_str)
+        .filter(|k| {
+            !(RESOURCE_KEYS.contains(k)
+                || (version >= HotVersion::V2016_10_14 && RESOURCE_KEYS_2016.contains(k)))
+        })
+        .collect();
+    if !invalid.is_empty() {
+        errors.push(TemplateError::at(
+            path,
+            format!(
+                "Invalid keyword(s) inside a resource definition: {}",
+                invalid.join(", ")
+            ),
+        ));
+    }
+    let resource_type = match def.get("type") {
+        Some(Value::String(t)) => t.clone(),
+        Some(_) => {
+            errors.push(TemplateError::at(
+                join(path, "type"),
+                "Resource type must be a string",
+            ));
+            String::new()
+        }
+        None => {
+            errors.push(TemplateError::at(
+                path,
+                "Each resource must contain a type key.",
+            ));
+            String::new()
+        }
+    };
+    let properties = match def.get("properties") {
+        None | Some(Value::Null) => Value::Object(Map::new()),
+        Some(v @ Value::Object(_)) => v.clone(),
+        Some(_) => {
+            errors.push(TemplateError::at(
+                join(path, "properties"),
+                "\"properties\" must be a map",
+            ));
+            Value::Null
+        }
+    };
+    let metadata = match def.get("metadata") {
+        None | Some(Value::Null) => Value::Null,
+        Some(v @ Value::Object(_)) => v.clone(),
+        Some(_) => {
+            errors.push(TemplateError::at(
+                join(path, "metadata"),
+                "\"metadata\" must be a map",
+            ));
+            Value::Null
+        }
+    };
+    let shape_error = || {
+        TemplateError::at(
+            join(path, "depends_on"),
+            "must be a resource name or a list of resource names",
+        )
+    };
+    let depends_on = match def.get("depends_on") {
+        None | Some(Value::Null) => vec![],
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => match items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()
+        {
+            Some(list) => list,
+            None => {
+                errors.push(shape_error());
+                vec![]
+            }
+        },
+        Some(_) => {
+            errors.push(shape_error());
+            vec![]
+        }
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(ResourceDefinition {
+        name: name.to_string(),
+        resource_type,
+        properties,
+        metadata,
+        depends_on,
+        condition: def.get("condition").cloned(),
+    })
+}
+
+fn parse_outputs(section: &Value, template: &mut Template, errors: &mut Vec<TemplateError>) {
     let map = match section {
-        Value::Null => return Ok(out),
+        Value::Null => return,
         Value::Object(m) => m,
         _ => {
-            return Err(TemplateError::at(
+            errors.push(TemplateError::at(
                 "outputs",
                 "must be a mapping of output names to definitions",
             ));
+            return;
         }
     };
     for (name, def) in map {
         let path = join("outputs", name);
         let Some(def) = def.as_object() else {
-            return Err(TemplateError::at(
+            errors.push(TemplateError::at(
                 &path,
                 "Each output definition must contain a value key.",
             ));
+            continue;
         };
+        let mut ok = true;
         for key in def.keys() {
-            let ok = key == "description"
+            let allowed = key == "description"
                 || key == "value"
-                || (key == "condition" && version >= HotVersion::V2016_10_14);
-            if !ok {
-                return Err(TemplateError::at(
+                || (key == "condition" && template.version >= HotVersion::V2016_10_14);
+            if !allowed {
+                ok = false;
+                errors.push(TemplateError::at(
                     &path,
                     format!("\"{key}\" is not a valid keyword inside a output definition"),
                 ));
             }
         }
-        let value = def.get("value").cloned().ok_or_else(|| {
-            TemplateError::at(&path, "Each output definition must contain a value key.")
-        })?;
+        let Some(value) = def.get("value").cloned() else {
+            errors.push(TemplateError::at(
+                &path,
+                "Each output definition must contain a value key.",
+            ));
+            continue;
+        };
+        if !ok {
+            continue;
+        }
         let description = def
             .get("description")
             .and_then(Value::as_str)
             .unwrap_or("No description given")
             .to_string();
-        out.insert(
+        template.outputs.insert(
             name.clone(),
             OutputDefinition {
                 description,
@@ -480,7 +701,6 @@ fn parse_outputs(
             },
         );
     }
-    Ok(out)
 }
 
 struct Scope<'a> {
@@ -493,10 +713,13 @@ impl functions::ValidationScope for Scope<'_> {
         self.template.version.into()
     }
     fn has_param(&self, name: &str) -> bool {
-        self.template.parameters.contains_key(name) || PSEUDO_PARAMETERS.contains(&name)
+        self.template.parameters.contains_key(name)
+            || self.template.invalid_parameters.iter().any(|p| p == name)
+            || PSEUDO_PARAMETERS.contains(&name)
     }
     fn has_resource(&self, name: &str) -> bool {
         self.template.resources.contains_key(name)
+            || self.template.invalid_resources.iter().any(|r| r == name)
     }
     fn check_condition(&self, condition: &Value, path: &str) -> Result<(), TemplateError> {
         match condition {
@@ -513,6 +736,15 @@ impl functions::ValidationScope for Scope<'_> {
         }
     }
     fn check_attribute(&self, resource: &str, attribute: &str) -> Result<(), String> {
+        if self
+            .template
+            .invalid_resources
+            .iter()
+            .any(|r| r == resource)
+        {
+            // Already reported where the resource is defined.
+            return Ok(());
+        }
         let Some(def) = self.template.resources.get(resource) else {
             return Err(format!(
                 "The Referenced Attribute ({resource} {attribute}) is incorrect."
@@ -551,16 +783,6 @@ mod tests {
         assert_eq!(t.dependencies("b"), vec!["a".to_string()]);
         t.validate(&AnyType).unwrap();
         assert_eq!(t.outputs["o"].description, "No description given");
-    }
-
-    #[test]
-    fn cfn_functions_in_2013_05_23_make_dependencies() {
-        let t = Template::parse_text(
-            "heat_template_version: 2013-05-23\nparameters:\n  p: {type: string, default: x}\nresources:\n  a: {type: OS::Heat::Value}\n  b:\n    type: OS::Heat::Value\n    properties: {value: {Fn::Join: ['', [{Ref: a}, {Ref: p}, {get_attr: [a, value, 0]}]]}}\n",
-        )
-        .unwrap();
-        t.validate(&AnyType).unwrap();
-        assert_eq!(t.dependencies("b"), vec!["a".to_string()]);
     }
 
     #[test]

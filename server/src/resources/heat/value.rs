@@ -36,7 +36,7 @@ fn typed(props: &Map<String, Json>) -> Result<Json, ResourceError> {
         Some("json") => ParamType::Json,
         Some(_) => ParamType::Boolean,
     };
-    coerce(param_type, &value).map_err(ResourceError::Failed)
+    coerce(param_type, &value, false).map_err(ResourceError::Failed)
 }
 
 #[async_trait]

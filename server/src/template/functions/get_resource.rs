@@ -16,6 +16,7 @@ pub fn invalid_reference(name: &str, path: &str) -> TemplateError {
         TemplateErrorKind::InvalidReference,
         format!("The specified reference \"{name}\" (in {path}) is incorrect."),
     )
+    .pointing_at(path)
 }
 
 impl Function for GetResource {

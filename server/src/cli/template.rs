@@ -1,0 +1,227 @@
+//! `updraft template validate -t FILE [-e ENV]... [-P NAME=VALUE]...`: the server's own
+//! checks, offline (no server): every problem is printed as
+//! `FILE:LINE:COLUMN: path: message` (`FILE: message` when the place is not known), or
+//! `OK`; the exit status is non-zero when there are problems.
+//!
+//! Like heatclient, local `get_file` targets are read relative to the template and put in
+//! the files map under `file://` URLs, and the template is rewritten to use those keys.
+//! Parameter values given with `-P` or in environments are checked; missing ones are not
+//! an error (they are usually given at create time).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use serde_json::{Map, Value};
+
+use super::up::{merge_environments, parse_parameters};
+use updraft_server::engine::StackRequest;
+use updraft_server::engine::validate::{Values, check_stack};
+use updraft_server::resources::Registry;
+use updraft_server::template::error::{TemplateError, index, join};
+use updraft_server::template::loader::load_document;
+use updraft_server::template::locate::attach_positions;
+use updraft_server::template::{TemplateErrorKind, TemplateErrors};
+
+/// `updraft template …`
+#[derive(Debug, clap::Subcommand)]
+pub enum TemplateCommand {
+    /// Check a template (and environments, parameters) without a server.
+    Validate(ValidateArgs),
+}
+
+/// Options of `updraft template validate`.
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// The HOT template to check.
+    #[arg(short = 't', long = "template", value_name = "FILE")]
+    template: PathBuf,
+    /// An environment file (repeatable; later files win).
+    #[arg(short = 'e', long = "environment", value_name = "FILE")]
+    environments: Vec<PathBuf>,
+    /// A parameter value `name=value` (repeatable).
+    #[arg(short = 'P', long = "parameter", value_name = "NAME=VALUE")]
+    parameters: Vec<String>,
+}
+
+/// Runs `updraft template …`.
+pub fn run(command: TemplateCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        TemplateCommand::Validate(args) => validate(&args),
+    }
+}
+
+fn validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    let shown = args.template.display().to_string();
+    let text = std::fs::read_to_string(&args.template)
+        .with_context(|| format!("cannot read template {shown}"))?;
+    let errors = check(&args.template, &text, &args.environments, &args.parameters)?;
+    if errors.is_empty() {
+        println!("OK");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for e in &errors {
+        match (e.line, e.column) {
+            (Some(line), Some(column)) => println!("{shown}:{line}:{column}: {e}"),
+            _ => println!("{shown}: {e}"),
+        }
+    }
+    Ok(ExitCode::FAILURE)
+}
+
+/// Every problem with the template at `path` (text `text`), with positions where known.
+fn check(
+    path: &Path,
+    text: &str,
+    environments: &[PathBuf],
+    parameters: &[String],
+) -> anyhow::Result<Vec<TemplateError>> {
+    let mut template = match load_document(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            return Ok(vec![
+                TemplateError::new(TemplateErrorKind::Parse, e.message)
+                    .at_position(e.line, e.column),
+            ]);
+        }
+    };
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let base = std::fs::canonicalize(&base).unwrap_or(base);
+    let mut files = Map::new();
+    let mut errors = vec![];
+    inline_get_files(&mut template, &base, "", &mut files, &mut errors);
+    let request = StackRequest {
+        template,
+        parameters: parse_parameters(parameters)?,
+        environment: merge_environments(environments)?,
+        files: Value::Object(files),
+        timeout_mins: None,
+        disable_rollback: true,
+    };
+    if let Err(TemplateErrors(found)) =
+        check_stack(&Registry::builtin(), &request, Values::GivenOnly)
+    {
+        errors.extend(found);
+    }
+    attach_positions(&mut errors, text);
+    Ok(errors)
+}
+
+/// heatclient's handling of `get_file`: a relative path or `file://` URL is read
+/// relative to the template's directory, stored in `files` under its absolute
+/// `file://` URL, and the call is rewritten to that key. Other URLs are left alone.
+fn inline_get_files(
+    value: &mut Value,
+    base: &Path,
+    path: &str,
+    files: &mut Map<String, Value>,
+    errors: &mut Vec<TemplateError>,
+) {
+    match value {
+        Value::Object(map) => {
+            if map.len() == 1
+                && let Some(Value::String(target)) = map.get_mut("get_file")
+            {
+                let fpath = join(path, "get_file");
+                match local_file(base, target) {
+                    None => {}
+                    Some((url, file)) => match std::fs::read_to_string(&file) {
+                        Ok(content) => {
+                            files.insert(url.clone(), Value::String(content));
+                            *target = url;
+                        }
+                        Err(e) => errors.push(TemplateError::at(
+                            fpath,
+                            format!("Could not fetch contents for {url}: {e}"),
+                        )),
+                    },
+                }
+                return;
+            }
+            for (k, v) in map.iter_mut() {
+                inline_get_files(v, base, &join(path, k), files, errors);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter_mut().enumerate() {
+                inline_get_files(v, base, &index(path, i), files, errors);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The `file://` URL and local path of a `get_file` target, or `None` for remote URLs.
+fn local_file(base: &Path, target: &str) -> Option<(String, PathBuf)> {
+    let file = if let Some(rest) = target.strip_prefix("file://") {
+        PathBuf::from(rest)
+    } else if target.contains("://") {
+        return None;
+    } else {
+        base.join(target)
+    };
+    let file = normalize(&file);
+    Some((format!("file://{}", file.display()), file))
+}
+
+/// `a/./b/../c` → `a/c`, without touching the file system (the file may be missing).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_file_targets_are_read_relative_to_the_template() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("scripts")).unwrap();
+        std::fs::write(dir.path().join("scripts/run.sh"), "echo hi\n").unwrap();
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        let mut template = serde_json::json!({
+            "resources": {"c": {"properties": {
+                "config": {"get_file": "scripts/run.sh"},
+                "list": [{"get_file": "./scripts/../scripts/run.sh"}, {"get_file": "missing.sh"}],
+                "remote": {"get_file": "https://example.com/x.sh"}
+            }}}
+        });
+        let mut files = Map::new();
+        let mut errors = vec![];
+        inline_get_files(&mut template, &base, "", &mut files, &mut errors);
+        let url = format!("file://{}/scripts/run.sh", base.display());
+        assert_eq!(files.get(&url), Some(&Value::String("echo hi\n".into())));
+        assert_eq!(files.len(), 1);
+        let props = &template["resources"]["c"]["properties"];
+        assert_eq!(props["config"]["get_file"], url.as_str());
+        assert_eq!(props["list"][0]["get_file"], url.as_str());
+        assert_eq!(props["remote"]["get_file"], "https://example.com/x.sh");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].path, "resources.c.properties.list[1].get_file");
+        assert!(
+            errors[0]
+                .message
+                .starts_with("Could not fetch contents for file://")
+        );
+    }
+
+    #[test]
+    fn problems_come_with_positions() {
+        let text = "heat_template_version: 2018-08-31\nresources:\n  a:\n    type: OS::Nope\n";
+        let errors = check(Path::new("t.yaml"), text, &[], &[]).unwrap();
+        assert_eq!(errors.len(), 1);
+        assert_eq!((errors[0].line, errors[0].column), (Some(4), Some(5)));
+        let errors = check(Path::new("t.yaml"), "a: [1\n", &[], &[]).unwrap();
+        assert!(errors[0].line.is_some(), "{errors:?}");
+    }
+}
