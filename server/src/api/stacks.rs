@@ -292,8 +292,10 @@ struct Template<'a>(&'a Value);
 
 impl Template<'_> {
     fn description(&self) -> &str {
+        // HOT says `description`, CFN `Description`.
         self.0
             .get("description")
+            .or_else(|| self.0.get("Description"))
             .and_then(Value::as_str)
             .unwrap_or("No description")
     }

@@ -10,7 +10,7 @@ use crate::template::Template;
 use crate::template::TemplateError;
 use crate::template::conditions::ConditionEvaluator;
 use crate::template::functions::EvalContext;
-use crate::template::version::HotVersion;
+use crate::template::version::TemplateVersion;
 
 /// What evaluation knows of one resource.
 #[derive(Debug, Clone, Default)]
@@ -52,7 +52,9 @@ pub struct StackView {
     /// The template's `conditions`, for `if`.
     conditions: indexmap::IndexMap<String, Value>,
     /// The template version, for `if`.
-    version: HotVersion,
+    version: TemplateVersion,
+    /// CFN `Mappings`, for `Fn::FindInMap`.
+    mappings: Map<String, Value>,
     /// The stack's `files` map (`get_file`).
     pub files: Map<String, Value>,
 }
@@ -89,6 +91,7 @@ impl StackView {
             resources,
             conditions: template.conditions.clone(),
             version: template.version,
+            mappings: template.mappings.clone(),
             files: Map::new(),
         }
     }
@@ -106,6 +109,13 @@ impl EvalContext for StackView {
             "OS::stack_id" => Some(Value::String(self.stack.id.clone())),
             "OS::stack_name" => Some(Value::String(self.stack.name.clone())),
             "OS::project_id" => Some(Value::String(self.stack.project.clone())),
+            "AWS::StackId" => Some(Value::String(format!(
+                "arn:openstack:heat::{}:stacks/{}/{}",
+                self.stack.project, self.stack.name, self.stack.id
+            ))),
+            "AWS::StackName" => Some(Value::String(self.stack.name.clone())),
+            // Heat's default region name for CFN templates.
+            "AWS::Region" => Some(Value::String("ap-southeast-1".into())),
             _ => self.params.get(name).cloned(),
         }
     }
@@ -126,6 +136,9 @@ impl EvalContext for StackView {
             Some(r) if r.ready => Value::Object(r.attributes.clone()),
             _ => Value::Null,
         }
+    }
+    fn mapping(&self, name: &str) -> Option<Value> {
+        self.mappings.get(name).cloned()
     }
     fn file(&self, key: &str) -> Option<String> {
         self.files.get(key).map(|v| match v {

@@ -12,13 +12,13 @@ use serde_json::Value;
 
 use super::error::{TemplateError, join};
 use super::functions::{self, EvalContext};
-use super::version::HotVersion;
+use super::version::{HotVersion, TemplateVersion};
 
 /// Functions allowed inside a condition (besides the boolean operators).
-fn value_function_allowed(name: &str, version: HotVersion) -> bool {
+fn value_function_allowed(name: &str, version: TemplateVersion) -> bool {
     match name {
-        "get_param" => true,
-        "contains" | "yaql" => version >= HotVersion::V2017_09_01,
+        "get_param" | "Ref" => true,
+        "contains" | "yaql" => version.hot_since(HotVersion::V2017_09_01),
         _ => false,
     }
 }
@@ -26,7 +26,7 @@ fn value_function_allowed(name: &str, version: HotVersion) -> bool {
 /// Evaluates conditions on demand, with cycle detection and memoisation.
 pub struct ConditionEvaluator<'a> {
     definitions: &'a IndexMap<String, Value>,
-    version: HotVersion,
+    version: TemplateVersion,
     ctx: &'a dyn EvalContext,
     results: HashMap<String, bool>,
     in_progress: Vec<String>,
@@ -36,7 +36,7 @@ impl<'a> ConditionEvaluator<'a> {
     /// An evaluator over a template's `conditions`.
     pub fn new(
         definitions: &'a IndexMap<String, Value>,
-        version: HotVersion,
+        version: TemplateVersion,
         ctx: &'a dyn EvalContext,
     ) -> Self {
         ConditionEvaluator {
@@ -92,7 +92,15 @@ impl<'a> ConditionEvaluator<'a> {
                 };
                 let fpath = join(path, key);
                 match key.as_str() {
-                    "equals" => {
+                    // CFN: `{"Condition": "name"}` refers to another condition.
+                    "Condition" => match args {
+                        Value::String(name) => self.named(name, &fpath),
+                        other => Err(TemplateError::at(
+                            &fpath,
+                            format!("Invalid condition {other}"),
+                        )),
+                    },
+                    "equals" | "Fn::Equals" => {
                         let items = args.as_array().filter(|a| a.len() == 2).ok_or_else(|| {
                             TemplateError::at(
                                 &fpath,
@@ -104,7 +112,12 @@ impl<'a> ConditionEvaluator<'a> {
                         Ok(a == b)
                     }
                     "not" => Ok(!self.expression(args, &fpath)?),
-                    "and" | "or" => {
+                    // CFN's Fn::Not takes a one-element list.
+                    "Fn::Not" => match args.as_array().map(Vec::as_slice) {
+                        Some([inner]) => Ok(!self.expression(inner, &fpath)?),
+                        _ => Ok(!self.expression(args, &fpath)?),
+                    },
+                    "and" | "or" | "Fn::And" | "Fn::Or" => {
                         let items = args.as_array().filter(|a| a.len() >= 2).ok_or_else(|| {
                             TemplateError::at(
                                 &fpath,
@@ -218,7 +231,7 @@ mod tests {
             "either": {"or": ["dev", false]},
             "literal": true,
         }));
-        let r = ConditionEvaluator::new(&d, HotVersion::V2021_04_16, &ctx)
+        let r = ConditionEvaluator::new(&d, HotVersion::V2021_04_16.into(), &ctx)
             .evaluate_all()
             .unwrap();
         assert_eq!(
@@ -231,7 +244,7 @@ mod tests {
     fn errors_name_the_condition() {
         let ctx = FixedContext::default();
         let d = defs(json!({"a": {"not": "b"}, "b": {"not": "a"}}));
-        let e = ConditionEvaluator::new(&d, HotVersion::V2021_04_16, &ctx)
+        let e = ConditionEvaluator::new(&d, HotVersion::V2021_04_16.into(), &ctx)
             .evaluate_all()
             .unwrap_err();
         assert!(
@@ -239,12 +252,12 @@ mod tests {
             "{e}"
         );
         let d = defs(json!({"a": {"not": "zz"}}));
-        let e = ConditionEvaluator::new(&d, HotVersion::V2021_04_16, &ctx)
+        let e = ConditionEvaluator::new(&d, HotVersion::V2021_04_16.into(), &ctx)
             .evaluate_all()
             .unwrap_err();
         assert_eq!(e.to_string(), "conditions.a.not: Invalid condition \"zz\"");
         let d = defs(json!({"a": {"and": [true]}}));
-        let e = ConditionEvaluator::new(&d, HotVersion::V2021_04_16, &ctx)
+        let e = ConditionEvaluator::new(&d, HotVersion::V2021_04_16.into(), &ctx)
             .evaluate_all()
             .unwrap_err();
         assert!(
@@ -253,7 +266,7 @@ mod tests {
             "{e}"
         );
         let d = defs(json!({"a": {"equals": [{"get_resource": "x"}, 1]}}));
-        let e = ConditionEvaluator::new(&d, HotVersion::V2021_04_16, &ctx)
+        let e = ConditionEvaluator::new(&d, HotVersion::V2021_04_16.into(), &ctx)
             .evaluate_all()
             .unwrap_err();
         assert_eq!(

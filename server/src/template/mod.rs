@@ -3,6 +3,7 @@
 //! Architecture invariant: nothing here does IO; callers hand in text and a view of the
 //! stack ([`functions::EvalContext`]) and get values or [`TemplateError`]s naming a path.
 
+pub mod cfn;
 pub mod conditions;
 pub mod constraints;
 pub mod custom_constraints;
@@ -21,10 +22,17 @@ use serde_json::{Map, Value};
 pub use error::{TemplateError, TemplateErrorKind, TemplateErrors};
 use error::{index, join};
 use parameters::ParameterDecl;
-use version::HotVersion;
+use version::{CfnVersion, HotVersion, TemplateVersion};
 
 /// Pseudo-parameters every stack has.
-pub const PSEUDO_PARAMETERS: &[&str] = &["OS::stack_id", "OS::stack_name", "OS::project_id"];
+pub const PSEUDO_PARAMETERS: &[&str] = &[
+    "OS::stack_id",
+    "OS::stack_name",
+    "OS::project_id",
+    "AWS::StackId",
+    "AWS::StackName",
+    "AWS::Region",
+];
 
 /// One resource as declared in `resources`.
 #[derive(Debug, Clone)]
@@ -57,8 +65,8 @@ pub struct OutputDefinition {
 /// A parsed HOT template.
 #[derive(Debug, Clone)]
 pub struct Template {
-    /// `heat_template_version`.
-    pub version: HotVersion,
+    /// `heat_template_version`, or one of the CFN formats.
+    pub version: TemplateVersion,
     /// `description` (`""` when absent).
     pub description: String,
     /// Declared parameters in template order.
@@ -73,8 +81,10 @@ pub struct Template {
     pub invalid_parameters: Vec<String>,
     /// Resources defined too badly to use; they still exist for references.
     pub invalid_resources: Vec<String>,
-    /// The `conditions` section (HOT 2016-10-14+).
+    /// The `conditions` section (HOT 2016-10-14+, CFN `Conditions`).
     pub conditions: IndexMap<String, Value>,
+    /// CFN `Mappings` (for `Fn::FindInMap`).
+    pub mappings: Map<String, Value>,
 }
 
 /// What template validation needs to know about resource types.
@@ -148,9 +158,20 @@ impl Template {
             Err(e) => return (None, vec![e]),
         };
         let mut errors = Vec::new();
-        for key in doc.keys() {
+        // CFN templates are read through a translation to the HOT shape.
+        let translated;
+        let (doc, mappings) = match version {
+            TemplateVersion::Cfn(cfn_version) => {
+                translated = cfn::translate(doc, cfn_version, &mut errors);
+                (&translated.document, translated.mappings.clone())
+            }
+            TemplateVersion::Hot(_) => (doc, Map::new()),
+        };
+        // Parameter keys and constraints of CFN templates are those of the oldest HOT.
+        let hot_version = version.hot().unwrap_or(HotVersion::V2013_05_23);
+        for key in doc.keys().filter(|_| version.hot().is_some()) {
             let allowed = SECTIONS.contains(&key.as_str())
-                || (key == "conditions" && version >= HotVersion::V2016_10_14);
+                || (key == "conditions" && version.hot_since(HotVersion::V2016_10_14));
             if !allowed {
                 errors.push(
                     TemplateError::new(
@@ -169,8 +190,10 @@ impl Template {
                 String::new()
             }
         };
-        let declarations =
-            parameters::parse_declarations(doc.get("parameters").unwrap_or(&Value::Null), version);
+        let declarations = parameters::parse_declarations(
+            doc.get("parameters").unwrap_or(&Value::Null),
+            hot_version,
+        );
         errors.extend(declarations.errors);
         let parameter_groups = doc.get("parameter_groups").cloned().unwrap_or(Value::Null);
         let mut template = Template {
@@ -183,6 +206,7 @@ impl Template {
             invalid_parameters: declarations.invalid,
             invalid_resources: vec![],
             conditions: IndexMap::new(),
+            mappings,
         };
         match doc.get("conditions") {
             None | Some(Value::Null) => {}
@@ -459,7 +483,13 @@ fn functions_invalid_reference(name: &str, path: &str) -> TemplateError {
     )
 }
 
-fn parse_version(doc: &Map<String, Value>) -> Result<HotVersion, TemplateError> {
+/// Whether `conditions`/`condition:` exist in `version` (HOT 2016-10-14+, AWS CFN).
+fn conditions_allowed(version: TemplateVersion) -> bool {
+    version.hot_since(HotVersion::V2016_10_14)
+        || version == TemplateVersion::Cfn(CfnVersion::Aws2010_09_09)
+}
+
+fn parse_version(doc: &Map<String, Value>) -> Result<TemplateVersion, TemplateError> {
     let cfn = ["AWSTemplateFormatVersion", "HeatTemplateFormatVersion"];
     let present: Vec<&str> = ["heat_template_version"]
         .into_iter()
@@ -481,7 +511,7 @@ fn parse_version(doc: &Map<String, Value>) -> Result<HotVersion, TemplateError> 
                 Some(other) => other.to_string(),
                 None => String::new(),
             };
-            HotVersion::parse(&value).ok_or_else(|| {
+            HotVersion::parse(&value).map(TemplateVersion::Hot).ok_or_else(|| {
                 TemplateError::new(
                     TemplateErrorKind::InvalidVersion,
                     format!(
@@ -491,12 +521,34 @@ fn parse_version(doc: &Map<String, Value>) -> Result<HotVersion, TemplateError> 
                 )
             })
         }
-        [key, ..] => Err(TemplateError::new(
-            TemplateErrorKind::InvalidVersion,
-            format!(
-                "{key} (CloudFormation-format) templates are not supported by this version of Updraft yet"
-            ),
-        )),
+        [key, ..] => {
+            let value = doc.get(*key).map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+            match (*key, value.as_deref()) {
+                ("AWSTemplateFormatVersion", Some("2010-09-09")) => {
+                    Ok(TemplateVersion::Cfn(CfnVersion::Aws2010_09_09))
+                }
+                ("HeatTemplateFormatVersion", Some("2012-12-12")) => {
+                    Ok(TemplateVersion::Cfn(CfnVersion::Heat2012_12_12))
+                }
+                (key, value) => {
+                    let valid = if key == "AWSTemplateFormatVersion" {
+                        "2010-09-09"
+                    } else {
+                        "2012-12-12"
+                    };
+                    Err(TemplateError::new(
+                        TemplateErrorKind::InvalidVersion,
+                        format!(
+                            "\"{key}: {}\". \"{key}\" should be one of: {valid}",
+                            value.unwrap_or_default()
+                        ),
+                    ))
+                }
+            }
+        }
     }
 }
 
@@ -540,7 +592,7 @@ fn parse_resource(
     name: &str,
     def: &Value,
     path: &str,
-    version: HotVersion,
+    version: TemplateVersion,
 ) -> Result<ResourceDefinition, Vec<TemplateError>> {
     let Some(def) = def.as_object() else {
         return Err(vec![TemplateError::at(
@@ -554,7 +606,7 @@ fn parse_resource(
         .map(String::as_str)
         .filter(|k| {
             !(RESOURCE_KEYS.contains(k)
-                || (version >= HotVersion::V2016_10_14 && RESOURCE_KEYS_2016.contains(k)))
+                || (conditions_allowed(version) && RESOURCE_KEYS_2016.contains(k)))
         })
         .collect();
     if !invalid.is_empty() {
@@ -668,7 +720,7 @@ fn parse_outputs(section: &Value, template: &mut Template, errors: &mut Vec<Temp
         for key in def.keys() {
             let allowed = key == "description"
                 || key == "value"
-                || (key == "condition" && template.version >= HotVersion::V2016_10_14);
+                || (key == "condition" && conditions_allowed(template.version));
             if !allowed {
                 ok = false;
                 errors.push(TemplateError::at(
@@ -710,7 +762,7 @@ struct Scope<'a> {
 
 impl functions::ValidationScope for Scope<'_> {
     fn version(&self) -> version::TemplateVersion {
-        self.template.version.into()
+        self.template.version
     }
     fn has_param(&self, name: &str) -> bool {
         self.template.parameters.contains_key(name)
@@ -779,7 +831,7 @@ mod tests {
             "heat_template_version: rocky\nparameters:\n  p: {type: string, default: x}\nresources:\n  a: {type: OS::Heat::Value, properties: {value: {get_param: p}}}\n  b:\n    type: OS::Heat::Value\n    depends_on: a\n    properties: {value: {get_attr: [a, value]}}\noutputs:\n  o: {value: {get_attr: [b, value]}}\n",
         )
         .unwrap();
-        assert_eq!(t.version, HotVersion::V2018_08_31);
+        assert_eq!(t.version, TemplateVersion::Hot(HotVersion::V2018_08_31));
         assert_eq!(t.dependencies("b"), vec!["a".to_string()]);
         t.validate(&AnyType).unwrap();
         assert_eq!(t.outputs["o"].description, "No description given");

@@ -8,15 +8,22 @@ use serde_json::Value;
 
 use super::EvalContext;
 use crate::template::error::TemplateError;
-use crate::template::version::{HotVersion, TemplateVersion};
+use crate::template::version::{CfnVersion, HotVersion, TemplateVersion};
 
-/// The arguments of an `if` call in `value`, if it is one in `version`.
+/// The arguments of an `if` call in `value`, if it is one in `version`: `if` in HOT
+/// 2016-10-14+, `Fn::If` in AWS CFN templates.
 pub fn as_if_call(value: &Value, version: TemplateVersion) -> Option<&Value> {
     let map = value.as_object()?;
-    if map.len() != 1 || !version.hot_since(HotVersion::V2016_10_14) {
+    if map.len() != 1 {
         return None;
     }
-    map.get("if")
+    if version.hot_since(HotVersion::V2016_10_14) {
+        map.get("if")
+    } else if version == TemplateVersion::Cfn(CfnVersion::Aws2010_09_09) {
+        map.get("Fn::If")
+    } else {
+        None
+    }
 }
 
 /// An `if` split into its parts.
