@@ -8,6 +8,8 @@ pub mod error;
 pub mod functions;
 pub mod loader;
 pub mod parameters;
+#[cfg(test)]
+pub(crate) mod python_reference;
 pub mod version;
 
 use indexmap::IndexMap;
