@@ -13,6 +13,8 @@ pub mod functions;
 pub mod loader;
 pub mod locate;
 pub mod parameters;
+#[cfg(test)]
+pub(crate) mod python_reference;
 pub mod registry;
 pub mod version;
 
