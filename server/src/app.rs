@@ -82,8 +82,14 @@ pub async fn start(
         notifier: Notifier::default(),
         registry: Registry::builtin(),
     });
+    let engine = Engine::new(services);
+    match engine.resume_interrupted().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(stacks = n, "resumed interrupted stack actions"),
+        Err(e) => tracing::error!(error = %e, "could not resume interrupted stack actions"),
+    }
     let state = ApiState {
-        engine: Engine::new(services),
+        engine,
         admin_token: Arc::new(config.admin_token),
     };
     let app = router(state);

@@ -45,7 +45,41 @@ pub struct Server {
     pub base: String,
     /// The admin token it was started with.
     pub token: String,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
+}
+
+async fn spawn_server(data: &Path, bind: &str, token: &str) -> anyhow::Result<(Child, String)> {
+    let mut child = Command::new(binary("updraft"))
+        .args([
+            "server",
+            "--bind",
+            bind,
+            "--admin-token",
+            token,
+            "--data-dir",
+        ])
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .context("cannot start updraft server")?;
+    let stdout = child.stdout.take().context("server stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let base = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await? {
+            if let Some(url) = line.strip_prefix("updraft: listening on ") {
+                return Ok::<_, anyhow::Error>(url.trim().to_string());
+            }
+        }
+        bail!("the server exited before listening")
+    })
+    .await
+    .context("the server did not start within 30 s")??;
+    // Keep draining stdout so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((child, base))
 }
 
 impl Server {
@@ -53,42 +87,24 @@ impl Server {
     pub async fn start() -> anyhow::Result<Self> {
         let data = tempfile::tempdir()?;
         let token = format!("test-token-{}", std::process::id());
-        let mut child = Command::new(binary("updraft"))
-            .args([
-                "server",
-                "--bind",
-                "127.0.0.1:0",
-                "--admin-token",
-                &token,
-                "--data-dir",
-            ])
-            .arg(data.path())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .context("cannot start updraft server")?;
-        let stdout = child.stdout.take().context("server stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let base = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = lines.next_line().await? {
-                if let Some(url) = line.strip_prefix("updraft: listening on ") {
-                    return Ok::<_, anyhow::Error>(url.trim().to_string());
-                }
-            }
-            bail!("the server exited before listening")
-        })
-        .await
-        .context("the server did not start within 30 s")??;
-        // Keep draining stdout so the server never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let (child, base) = spawn_server(data.path(), "127.0.0.1:0", &token).await?;
         Ok(Server {
             child,
             base,
             token,
-            _data: data,
+            data,
         })
+    }
+
+    /// Kills the server with SIGKILL (no shutdown of any kind) and starts a new process on
+    /// the same port and database, as after a crash.
+    pub async fn crash_and_restart(&mut self) -> anyhow::Result<()> {
+        self.child.kill().await?;
+        let bind = self.base.trim_start_matches("http://").to_string();
+        let (child, base) = spawn_server(self.data.path(), &bind, &self.token).await?;
+        self.child = child;
+        self.base = base;
+        Ok(())
     }
 
     /// An API client for project `demo`.

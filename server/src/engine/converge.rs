@@ -144,6 +144,16 @@ async fn converge_one(
     let snapshot = view.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let props = resolve_properties(rtype.as_ref(), def, &plan.template, &snapshot);
 
+    // The server stopped while this resource was mid-action: resume that action with the
+    // stored row (its recorded physical id and intent) instead of starting over.
+    let interrupted = current.as_ref().filter(|r| {
+        r.resource_type == def.resource_type
+            && r.status == "IN_PROGRESS"
+            && (r.action == "CREATE" || r.action == "UPDATE")
+    });
+    if let Some(row) = interrupted {
+        return resume_one(plan, name, def, rtype.as_ref(), row.clone(), props, view).await;
+    }
     let usable = current.as_ref().filter(|r| {
         r.resource_type == def.resource_type
             && r.status == "COMPLETE"
@@ -166,11 +176,7 @@ async fn converge_one(
         }
         _ => "CREATE",
     };
-    let ctx = ResourceContext {
-        services,
-        stack: &plan.stack,
-        name,
-    };
+    let ctx = ResourceContext::new(services, &plan.stack, name);
     let row_action = if action == "UPDATE" {
         "UPDATE"
     } else {
@@ -205,23 +211,9 @@ async fn converge_one(
     row.action = row_action.into();
     row.status = "IN_PROGRESS".into();
     row.status_reason = "state changed".into();
-    services
-        .store
-        .put_resource(&row)
+    events::put_resource(services, &row)
         .await
         .map_err(|e| e.to_string())?;
-    events::event(
-        services,
-        &plan.stack.id,
-        name,
-        &def.resource_type,
-        &row.physical_id,
-        row_action,
-        "IN_PROGRESS",
-        "state changed",
-    )
-    .await
-    .map_err(|e| e.to_string())?;
 
     let props = match props {
         Ok(p) => p,
@@ -245,6 +237,63 @@ async fn converge_one(
     } else {
         rtype.create(&ctx, &props).await
     };
+    finish(plan, name, def, row, row_action, props, result, view).await
+}
+
+/// Finishes an action that an earlier server process started: no new IN_PROGRESS row or
+/// event, and the handler sees the interrupted row (`ResourceContext::resuming`).
+async fn resume_one(
+    plan: &Plan,
+    name: &str,
+    def: &ResourceDefinition,
+    rtype: &dyn ResourceType,
+    row: ResourceRow,
+    props: Result<Map<String, Value>, TemplateError>,
+    view: &Mutex<StackView>,
+) -> Result<(), String> {
+    let services = &plan.services;
+    let action = row.action.clone();
+    tracing::info!(stack = %plan.stack.name, resource = name, action = %action, "resuming an interrupted resource action");
+    let props = match props {
+        Ok(p) => p,
+        Err(e) => {
+            let reason = format!("{}: {}", e.kind.heat_type(), e);
+            fail(
+                services,
+                &plan.stack.id,
+                name,
+                def,
+                &row.physical_id,
+                &action,
+                &reason,
+            )
+            .await;
+            return Err(reason);
+        }
+    };
+    let mut ctx = ResourceContext::new(services, &plan.stack, name);
+    ctx.resuming = Some(row.clone());
+    let result = if action == "UPDATE" {
+        rtype.update(&ctx, &row, &props).await
+    } else {
+        rtype.create(&ctx, &props).await
+    };
+    finish(plan, name, def, row, &action, props, result, view).await
+}
+
+/// Persists the outcome of a resource action (COMPLETE with its attributes, or FAILED).
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    plan: &Plan,
+    name: &str,
+    def: &ResourceDefinition,
+    mut row: ResourceRow,
+    action: &str,
+    props: Map<String, Value>,
+    result: Result<crate::resources::ResourceOutcome, ResourceError>,
+    view: &Mutex<StackView>,
+) -> Result<(), String> {
+    let services = &plan.services;
     match result {
         Ok(outcome) => {
             row.physical_id = outcome.physical_id;
@@ -252,25 +301,13 @@ async fn converge_one(
             row.attributes = outcome.attributes;
             row.data = outcome.data;
             row.properties = Value::Object(props);
+            row.action = action.to_string();
             row.status = "COMPLETE".into();
+            row.status_reason = "state changed".into();
             row.updated_at = Some(now_timestamp());
-            services
-                .store
-                .put_resource(&row)
+            events::put_resource(services, &row)
                 .await
                 .map_err(|e| e.to_string())?;
-            events::event(
-                services,
-                &plan.stack.id,
-                name,
-                &def.resource_type,
-                &row.physical_id,
-                row_action,
-                "COMPLETE",
-                "state changed",
-            )
-            .await
-            .map_err(|e| e.to_string())?;
             view.lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .resources
@@ -294,7 +331,7 @@ async fn converge_one(
                 name,
                 def,
                 &physical,
-                row_action,
+                action,
                 &reason,
             )
             .await;
@@ -340,11 +377,7 @@ pub async fn delete_physical(
     let Some(rtype) = services.registry.get(&row.resource_type) else {
         return Ok(());
     };
-    let ctx = ResourceContext {
-        services,
-        stack,
-        name: &row.name,
-    };
+    let ctx = ResourceContext::new(services, stack, &row.name);
     let record = |status: &'static str, reason: String| async move {
         let r = if remove_row {
             events::resource_state(

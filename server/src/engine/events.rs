@@ -1,12 +1,37 @@
-//! Recording state changes: every resource and stack transition is persisted with an event.
+//! Recording state changes: every resource and stack transition is persisted together with
+//! its event, in one transaction, so a crash never leaves one without the other.
 
 use crate::engine::services::Services;
-use crate::store::{EventRow, StoreError, now_timestamp};
+use crate::store::{EventRow, ResourceRow, StoreError, now_timestamp};
 
 /// The resource type recorded on stack-level events.
 pub const STACK_EVENT_TYPE: &str = "OS::Heat::Stack";
 
-/// Persists a resource's new state and records the event.
+/// An event row for a resource (or the stack, with the stack's name and id).
+pub fn event_row(
+    stack_id: &str,
+    name: &str,
+    resource_type: &str,
+    physical_id: &str,
+    action: &str,
+    status: &str,
+    reason: &str,
+) -> EventRow {
+    EventRow {
+        id: String::new(),
+        seq: 0,
+        stack_id: stack_id.to_string(),
+        resource_name: name.to_string(),
+        physical_resource_id: physical_id.to_string(),
+        resource_type: resource_type.to_string(),
+        resource_action: action.to_string(),
+        resource_status: status.to_string(),
+        resource_status_reason: reason.to_string(),
+        created_at: now_timestamp(),
+    }
+}
+
+/// Persists a resource's new state and records the event, atomically.
 #[allow(clippy::too_many_arguments)]
 pub async fn resource_state(
     services: &Services,
@@ -18,12 +43,7 @@ pub async fn resource_state(
     status: &str,
     reason: &str,
 ) -> Result<(), StoreError> {
-    services
-        .store
-        .set_resource_state(stack_id, name, action, status, reason)
-        .await?;
-    event(
-        services,
+    let e = event_row(
         stack_id,
         name,
         resource_type,
@@ -31,8 +51,25 @@ pub async fn resource_state(
         action,
         status,
         reason,
-    )
-    .await
+    );
+    services
+        .store
+        .set_resource_state_logged(stack_id, name, action, status, reason, Some(e))
+        .await
+}
+
+/// Stores a whole resource row with the event for its state, atomically.
+pub async fn put_resource(services: &Services, row: &ResourceRow) -> Result<(), StoreError> {
+    let e = event_row(
+        &row.stack_id,
+        &row.name,
+        &row.resource_type,
+        &row.physical_id,
+        &row.action,
+        &row.status,
+        &row.status_reason,
+    );
+    services.store.put_resource_logged(row, Some(e)).await
 }
 
 /// Records an event without changing state (also used for `SIGNAL_*` events).
@@ -47,22 +84,16 @@ pub async fn event(
     status: &str,
     reason: &str,
 ) -> Result<(), StoreError> {
-    services
-        .store
-        .add_event(EventRow {
-            id: String::new(),
-            seq: 0,
-            stack_id: stack_id.to_string(),
-            resource_name: name.to_string(),
-            physical_resource_id: physical_id.to_string(),
-            resource_type: resource_type.to_string(),
-            resource_action: action.to_string(),
-            resource_status: status.to_string(),
-            resource_status_reason: reason.to_string(),
-            created_at: now_timestamp(),
-        })
-        .await
-        .map(|_| ())
+    let e = event_row(
+        stack_id,
+        name,
+        resource_type,
+        physical_id,
+        action,
+        status,
+        reason,
+    );
+    services.store.add_event(e).await.map(|_| ())
 }
 
 /// Persists the stack's new state and records the stack event.
@@ -74,12 +105,7 @@ pub async fn stack_state(
     status: &str,
     reason: &str,
 ) -> Result<(), StoreError> {
-    services
-        .store
-        .set_stack_state(stack_id, action, status, reason)
-        .await?;
-    event(
-        services,
+    let e = event_row(
         stack_id,
         stack_name,
         STACK_EVENT_TYPE,
@@ -87,6 +113,9 @@ pub async fn stack_state(
         action,
         status,
         reason,
-    )
-    .await
+    );
+    services
+        .store
+        .set_stack_state_logged(stack_id, action, status, reason, e)
+        .await
 }

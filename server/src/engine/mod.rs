@@ -319,6 +319,11 @@ impl Engine {
             "Stack DELETE started",
         )
         .await?;
+        self.spawn_delete(stack);
+        Ok(())
+    }
+
+    fn spawn_delete(&self, stack: &StackRow) {
         let services = self.services.clone();
         let stack = stack.clone();
         self.spawn(&stack.id.clone(), async move {
@@ -330,7 +335,59 @@ impl Engine {
                 tracing::error!(stack_id = %stack.id, error = %e, "could not record the stack's final state");
             }
         });
-        Ok(())
+    }
+
+    /// Resumes every stack whose action was in progress when the server last stopped:
+    /// create and update converge again from the stored state (resources mid-action pick up
+    /// their persisted intent), delete carries on. Returns how many were resumed.
+    pub async fn resume_interrupted(&self) -> Result<usize, EngineError> {
+        let stacks = self.services.store.stacks_in_progress().await?;
+        for stack in &stacks {
+            tracing::info!(stack = %stack.name, action = %stack.action, "resuming a stack action interrupted by a restart");
+            match stack.action.as_str() {
+                "DELETE" => self.spawn_delete(stack),
+                action @ ("CREATE" | "UPDATE") => match stored_definition(stack) {
+                    Ok((template, params)) => {
+                        let action = if action == "CREATE" {
+                            "CREATE"
+                        } else {
+                            "UPDATE"
+                        };
+                        let prepared = Prepared {
+                            template,
+                            params,
+                            environment: stack.environment.clone(),
+                        };
+                        self.spawn_converge(stack, action, prepared);
+                    }
+                    Err(e) => {
+                        let reason = format!("Resource {action} failed: {e}");
+                        events::stack_state(
+                            &self.services,
+                            &stack.id,
+                            &stack.name,
+                            action,
+                            "FAILED",
+                            &reason,
+                        )
+                        .await?;
+                    }
+                },
+                other => {
+                    let reason = format!("Engine went down during stack {other}");
+                    events::stack_state(
+                        &self.services,
+                        &stack.id,
+                        &stack.name,
+                        other,
+                        "FAILED",
+                        &reason,
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(stacks.len())
     }
 
     /// Delivers a signal to a resource (native API). Returns nothing: like Heat, the
@@ -365,11 +422,7 @@ impl Engine {
                 )
             })?;
         let ident = identity(stack);
-        let ctx = ResourceContext {
-            services: &self.services,
-            stack: &ident,
-            name: resource,
-        };
+        let ctx = ResourceContext::new(&self.services, &ident, resource);
         let reason = match rtype.signal(&ctx, &row, body).await {
             Ok(r) => r,
             Err(ResourceError::SignalNotSupported) => {

@@ -32,9 +32,13 @@ pub struct ResourceContext<'a> {
     pub stack: &'a StackIdentity,
     /// Logical resource name.
     pub name: &'a str,
+    /// The stored row when this action was interrupted (the server stopped mid-action):
+    /// handlers use its physical id and data to pick up their persisted intent instead of
+    /// starting over, so nothing is created twice.
+    pub resuming: Option<ResourceRow>,
 }
 
-impl ResourceContext<'_> {
+impl<'a> ResourceContext<'a> {
     /// `<stack>-<resource>-<short id>`, Heat's physical resource name.
     pub fn physical_name(&self) -> String {
         use rand::RngExt;
@@ -44,6 +48,32 @@ impl ResourceContext<'_> {
             .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
             .collect();
         format!("{}-{}-{}", self.stack.name, self.name, short)
+    }
+
+    /// A context for resource `name` of `stack`.
+    pub fn new(services: &'a Services, stack: &'a StackIdentity, name: &'a str) -> Self {
+        ResourceContext {
+            services,
+            stack,
+            name,
+            resuming: None,
+        }
+    }
+
+    /// The physical id an interrupted attempt of this action recorded, if any.
+    pub fn resumed_physical_id(&self) -> Option<&str> {
+        self.resuming
+            .as_ref()
+            .map(|r| r.physical_id.as_str())
+            .filter(|id| !id.is_empty())
+    }
+
+    /// Persists private data before the action finishes (an intent to resume from).
+    pub async fn set_data(&self, data: &Map<String, Value>) -> Result<(), StoreError> {
+        self.services
+            .store
+            .set_resource_data(&self.stack.id, self.name, data)
+            .await
     }
 
     /// Records the physical id before the action finishes, so signals can find the

@@ -64,27 +64,36 @@ fn next_seq() -> i64 {
 
 const COLUMNS: &str = "id, seq, stack_id, resource_name, physical_resource_id, resource_type, resource_action, resource_status, resource_status_reason, created_at";
 
+/// Inserts `e` on `conn` (inside the caller's transaction when there is one).
+pub(crate) async fn insert_event(
+    conn: &mut sqlx::AnyConnection,
+    mut e: EventRow,
+) -> Result<EventRow, StoreError> {
+    e.seq = next_seq();
+    e.id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(sql(format!(
+        "INSERT INTO events ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    )))
+    .bind(&e.id)
+    .bind(e.seq)
+    .bind(&e.stack_id)
+    .bind(&e.resource_name)
+    .bind(&e.physical_resource_id)
+    .bind(&e.resource_type)
+    .bind(&e.resource_action)
+    .bind(&e.resource_status)
+    .bind(&e.resource_status_reason)
+    .bind(&e.created_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(e)
+}
+
 impl Store {
     /// Appends an event; `seq` and `id` are assigned here.
-    pub async fn add_event(&self, mut e: EventRow) -> Result<EventRow, StoreError> {
-        e.seq = next_seq();
-        e.id = uuid::Uuid::new_v4().to_string();
-        sqlx::query(sql(format!(
-            "INSERT INTO events ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        )))
-        .bind(&e.id)
-        .bind(e.seq)
-        .bind(&e.stack_id)
-        .bind(&e.resource_name)
-        .bind(&e.physical_resource_id)
-        .bind(&e.resource_type)
-        .bind(&e.resource_action)
-        .bind(&e.resource_status)
-        .bind(&e.resource_status_reason)
-        .bind(&e.created_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(e)
+    pub async fn add_event(&self, e: EventRow) -> Result<EventRow, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        insert_event(&mut conn, e).await
     }
 
     /// Events of a stack, oldest first.

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Store, StoreError, json_column, now_timestamp, object_column, sql};
+use super::{EventRow, Store, StoreError, json_column, now_timestamp, object_column, sql};
 
 /// A stored resource.
 #[derive(Debug, Clone)]
@@ -63,6 +63,16 @@ const COLUMNS: &str = "id, stack_id, name, resource_type, action, status, status
 impl Store {
     /// Inserts or fully replaces the row for (stack, name).
     pub async fn put_resource(&self, r: &ResourceRow) -> Result<(), StoreError> {
+        self.put_resource_logged(r, None).await
+    }
+
+    /// Inserts or replaces the row and records `event` in the same transaction, so a crash
+    /// never leaves a state change without its event (or the reverse).
+    pub async fn put_resource_logged(
+        &self,
+        r: &ResourceRow,
+        event: Option<EventRow>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM resources WHERE stack_id = $1 AND name = $2")
             .bind(&r.stack_id)
@@ -88,6 +98,9 @@ impl Store {
         .bind(&r.updated_at)
         .execute(&mut *tx)
         .await?;
+        if let Some(e) = event {
+            super::events::insert_event(&mut tx, e).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -101,6 +114,21 @@ impl Store {
         status: &str,
         reason: &str,
     ) -> Result<(), StoreError> {
+        self.set_resource_state_logged(stack_id, name, action, status, reason, None)
+            .await
+    }
+
+    /// Sets a resource's state and records `event` in the same transaction.
+    pub async fn set_resource_state_logged(
+        &self,
+        stack_id: &str,
+        name: &str,
+        action: &str,
+        status: &str,
+        reason: &str,
+        event: Option<EventRow>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE resources SET action = $1, status = $2, status_reason = $3, updated_at = $4 WHERE stack_id = $5 AND name = $6",
         )
@@ -110,8 +138,12 @@ impl Store {
         .bind(now_timestamp())
         .bind(stack_id)
         .bind(name)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if let Some(e) = event {
+            super::events::insert_event(&mut tx, e).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -195,6 +227,24 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query("UPDATE resources SET attributes = $1 WHERE stack_id = $2 AND name = $3")
             .bind(Value::Object(attributes.clone()).to_string())
+            .bind(stack_id)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Sets only the private data (a handler's persisted intent).
+    pub async fn set_resource_data(
+        &self,
+        stack_id: &str,
+        name: &str,
+        data: &Map<String, Value>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE resources SET data = $1 WHERE stack_id = $2 AND name = $3")
+            .bind(Value::Object(data.clone()).to_string())
             .bind(stack_id)
             .bind(name)
             .execute(&self.pool)

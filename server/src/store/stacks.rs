@@ -125,6 +125,16 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
+    /// Live stacks whose action is in progress (to resume after a restart).
+    pub async fn stacks_in_progress(&self) -> Result<Vec<StackRow>, StoreError> {
+        let rows = sqlx::query(sql(format!(
+            "SELECT {COLUMNS} FROM stacks WHERE status = 'IN_PROGRESS' AND deleted_at IS NULL ORDER BY created_at"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
     /// Sets the stack's action, status and reason.
     pub async fn set_stack_state(
         &self,
@@ -147,6 +157,35 @@ impl Store {
         .bind(id)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    /// Sets the stack's state and records its event in the same transaction.
+    pub async fn set_stack_state_logged(
+        &self,
+        id: &str,
+        action: &str,
+        status: &str,
+        reason: &str,
+        event: super::EventRow,
+    ) -> Result<(), StoreError> {
+        let now = now_timestamp();
+        let deleted = (action == "DELETE" && status == "COMPLETE").then(|| now.clone());
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE stacks SET action = $1, status = $2, status_reason = $3, updated_at = CASE WHEN $4 = 'CREATE' THEN updated_at ELSE $5 END, deleted_at = $6 WHERE id = $7",
+        )
+        .bind(action)
+        .bind(status)
+        .bind(reason)
+        .bind(action)
+        .bind(&now)
+        .bind(deleted)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        super::events::insert_event(&mut tx, event).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -68,18 +68,28 @@ impl ResourceType for DeployedServer {
     ) -> Result<ResourceOutcome, ResourceError> {
         self.validate(props, &format!("resources.{}.properties", ctx.name))
             .map_err(|e| ResourceError::Failed(e.to_string()))?;
-        let server_id = uuid::Uuid::new_v4().to_string();
+        // An interrupted create already chose the id (agents may be using its URL): keep it.
+        let server_id = match ctx.resumed_physical_id() {
+            Some(id) => id.to_string(),
+            None => {
+                let id = uuid::Uuid::new_v4().to_string();
+                ctx.set_physical_id(&id).await?;
+                id
+            }
+        };
         let occ = json!({
             "collectors": ["request", "local"],
             "request": {"metadata_url": ctx.services.temp_urls.metadata_url(&server_id)},
         });
-        let document = json!({"deployments": [], "os-collect-config": occ});
-        let version = ctx
-            .services
-            .store
-            .put_metadata(&server_id, &ctx.stack.project, &document)
-            .await?;
-        ctx.services.notifier.metadata_changed(&server_id, version);
+        if ctx.services.store.metadata(&server_id).await?.is_none() {
+            let document = json!({"deployments": [], "os-collect-config": occ});
+            let version = ctx
+                .services
+                .store
+                .put_metadata(&server_id, &ctx.stack.project, &document)
+                .await?;
+            ctx.services.notifier.metadata_changed(&server_id, version);
+        }
         let name = props
             .get("name")
             .and_then(Value::as_str)

@@ -140,8 +140,22 @@ impl ResourceType for SoftwareConfig {
     ) -> Result<ResourceOutcome, ResourceError> {
         self.validate(props, &format!("resources.{}.properties", ctx.name))
             .map_err(|e| ResourceError::Failed(e.to_string()))?;
+        // An interrupted create may have stored the config already: use it.
+        if let Some(id) = ctx.resumed_physical_id()
+            && let Some(existing) = ctx.services.store.config(id).await?
+        {
+            let mut attributes = Map::new();
+            attributes.insert("config".into(), existing.config.clone());
+            return Ok(ResourceOutcome {
+                physical_id: existing.id,
+                attributes,
+                ..Default::default()
+            });
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        ctx.set_physical_id(&id).await?;
         let row = ConfigRow {
-            id: uuid::Uuid::new_v4().to_string(),
+            id,
             project: ctx.stack.project.clone(),
             name: ctx.physical_name(),
             group: props

@@ -270,6 +270,26 @@ impl SoftwareDeployment {
             .get("server")
             .and_then(Value::as_str)
             .unwrap_or_default();
+        if let Some(pending) = ctx
+            .resuming
+            .as_ref()
+            .and_then(|r| r.data.get("pending_config_id"))
+            .and_then(Value::as_str)
+        {
+            match store.deployment(deployment_id).await? {
+                Some(row) if row.config_id == pending && row.action == action => {
+                    // This action's derived config is out already: only its signal is missing.
+                    data.insert("derived_config_id".into(), json!(pending));
+                    // The server may have stopped before publishing it: publish (again).
+                    server_metadata::publish(ctx.services, server_id).await?;
+                    return self.settle(ctx, deployment_id).await;
+                }
+                // An earlier action's config, still in use: the normal path replaces it.
+                Some(row) if row.config_id == pending => {}
+                // Stored but never published: drop it and deploy afresh.
+                _ => store.delete_config(pending).await?,
+            }
+        }
         let source = match props
             .get("config")
             .and_then(Value::as_str)
@@ -329,6 +349,10 @@ impl SoftwareDeployment {
             options: source.as_ref().map_or(json!({}), |s| s.options.clone()),
             created_at: now_timestamp(),
         };
+        // The intent first: a server that stops from here on finds this derived config on
+        // restart and waits for its signal instead of deploying the action a second time.
+        data.insert("pending_config_id".into(), json!(derived.id));
+        ctx.set_data(data).await?;
         store.insert_config(&derived).await?;
         let previous = store.deployment(deployment_id).await?;
         let (status, reason) = if no_signal {
@@ -361,6 +385,16 @@ impl SoftwareDeployment {
         }
         data.insert("derived_config_id".into(), json!(derived.id));
         server_metadata::publish(ctx.services, server_id).await?;
+        self.settle(ctx, deployment_id).await
+    }
+
+    /// Waits for the deployment's signal and turns it into attributes or a failure.
+    async fn settle(
+        &self,
+        ctx: &ResourceContext<'_>,
+        deployment_id: &str,
+    ) -> Result<Map<String, Value>, ResourceError> {
+        let store = &ctx.services.store;
         let row = wait_for_signal(ctx.services, deployment_id).await?;
         if row.status == "FAILED" {
             // The outputs of a failed run (deploy_stderr above all) stay readable.
@@ -439,9 +473,20 @@ impl ResourceType for SoftwareDeployment {
         ctx: &ResourceContext<'_>,
         props: &Map<String, Value>,
     ) -> Result<ResourceOutcome, ResourceError> {
-        let deployment_id = uuid::Uuid::new_v4().to_string();
-        ctx.set_physical_id(&deployment_id).await?;
-        let mut data = Map::new();
+        // Resuming an interrupted create keeps its deployment id and intent.
+        let deployment_id = match ctx.resumed_physical_id() {
+            Some(id) => id.to_string(),
+            None => {
+                let id = uuid::Uuid::new_v4().to_string();
+                ctx.set_physical_id(&id).await?;
+                id
+            }
+        };
+        let mut data = ctx
+            .resuming
+            .as_ref()
+            .map(|r| r.data.clone())
+            .unwrap_or_default();
         let attributes = if wants(props, "CREATE") {
             self.deploy(ctx, &deployment_id, "CREATE", props, &mut data)
                 .await?
