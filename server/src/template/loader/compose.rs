@@ -12,9 +12,9 @@ use std::rc::Rc;
 use granit_parser::{Event, Parser, ScalarStyle, Span, Tag};
 use serde_json::{Map, Number, Value};
 
-use super::resolve::{
-    Scalar, construct_bool, construct_float, construct_int, construct_plain, py_float_repr,
-};
+use crate::template::pyrepr::py_float_repr;
+
+use super::resolve::{Scalar, construct_bool, construct_float, construct_int, construct_plain};
 
 /// Deepest nesting of collections accepted (PyYAML itself gives up a little below 500).
 pub const MAX_DEPTH: usize = 1000;
