@@ -8,9 +8,11 @@ pub mod error;
 pub mod functions;
 pub mod loader;
 pub mod parameters;
+pub mod pyrepr;
 #[cfg(test)]
 pub(crate) mod python_reference;
 pub mod version;
+pub mod yaql;
 
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
