@@ -10,6 +10,7 @@ mod get_resource;
 pub mod json_text;
 mod list_join;
 mod str_replace;
+mod yaql;
 
 use serde_json::{Map, Value};
 
@@ -74,6 +75,7 @@ static FUNCTIONS: &[&dyn Function] = &[
     &get_attr::GetAttr,
     &str_replace::StrReplace,
     &list_join::ListJoin,
+    &yaql::Yaql,
 ];
 
 /// The function called by `value`, if it is a call in `version`.
