@@ -13,10 +13,12 @@ pub mod functions;
 pub mod loader;
 pub mod locate;
 pub mod parameters;
+pub mod pyrepr;
 #[cfg(test)]
 pub(crate) mod python_reference;
 pub mod registry;
 pub mod version;
+pub mod yaql;
 
 use indexmap::IndexMap;
 use serde_json::{Map, Value};

@@ -35,7 +35,8 @@ fn python() -> PathBuf {
 pub fn python_with(module: &str, test: &str) -> Option<PathBuf> {
     let python = python();
     let ok = Command::new(&python)
-        .args(["-c", &format!("import {module}")])
+        // yaql 3 uses `collections.abc` without importing it; Heat has it imported already.
+        .args(["-c", &format!("import collections.abc; import {module}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()

@@ -24,6 +24,7 @@ mod resource_facade;
 mod split;
 mod str_replace;
 pub mod table;
+mod yaql;
 
 use serde_json::{Map, Value};
 

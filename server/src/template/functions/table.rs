@@ -110,6 +110,7 @@ const MU: Cell = Cell::Is(&make_url::MakeUrl);
 const LC: Cell = Cell::Is(&lists::ListConcat { unique: false });
 const LCU: Cell = Cell::Is(&lists::ListConcat { unique: true });
 const CT: Cell = Cell::Is(&lists::Contains);
+const YQ: Cell = Cell::Is(&super::yaql::Yaql);
 const REF: Cell = Cell::Is(&cfn::Ref { params_only: false });
 const PARAM_REF: Cell = Cell::Is(&cfn::Ref { params_only: true });
 const GETATT: Cell = Cell::Is(&GetAttr(AttrForm::Cfn));
@@ -146,7 +147,7 @@ pub static ROWS: &[Row] = &[
     ("str_split",              [N,     N,     N,     SS,    SS,    SS,    SS,    SS,    SS,    SS,    SS,    N,     N]),
     ("map_merge",              [N,     N,     N,     N,     MM,    MM,    MM,    MM,    MM,    MM,    MM,    N,     N]),
     ("map_replace",            [N,     N,     N,     N,     N,     MR,    MR,    MR,    MR,    MR,    MR,    N,     N]),
-    ("yaql",                   [N,     N,     N,     N,     N,     P,     P,     P,     P,     P,     P,     N,     N]),
+    ("yaql",                   [N,     N,     N,     N,     N,     YQ,    YQ,    YQ,    YQ,    YQ,    YQ,    N,     N]),
     ("if",                     [N,     N,     N,     N,     N,     P,     P,     P,     P,     P,     P,     N,     N]),
     ("filter",                 [N,     N,     N,     N,     N,     N,     FL,    FL,    FL,    FL,    FL,    N,     N]),
     ("str_replace_strict",     [N,     N,     N,     N,     N,     N,     SRS,   SRS,   SRS,   SRS,   SRS,   N,     N]),
@@ -178,7 +179,7 @@ pub static CONDITION_ROWS: &[Row] = &[
     ("not",                    [N,     N,     N,     N,     N,     P,     P,     P,     P,     P,     P,     N,     N]),
     ("and",                    [N,     N,     N,     N,     N,     P,     P,     P,     P,     P,     P,     N,     N]),
     ("or",                     [N,     N,     N,     N,     N,     P,     P,     P,     P,     P,     P,     N,     N]),
-    ("yaql",                   [N,     N,     N,     N,     N,     N,     N,     P,     P,     P,     P,     N,     N]),
+    ("yaql",                   [N,     N,     N,     N,     N,     N,     N,     YQ,    YQ,    YQ,    YQ,    N,     N]),
     ("contains",               [N,     N,     N,     N,     N,     N,     N,     CT,    CT,    CT,    CT,    N,     N]),
     ("Ref",                    [N,     N,     N,     N,     N,     N,     N,     N,     N,     N,     N,     N,     PARAM_REF]),
     ("Fn::FindInMap",          [N,     N,     N,     N,     N,     N,     N,     N,     N,     N,     N,     N,     FIM]),

@@ -3,20 +3,20 @@
 //! explicit tags, and the depth and size budgets.
 //!
 //! The walk is iterative (an explicit stack of open collections), so nesting never uses the
-//! Rust stack; the final conversion to JSON recurses at most [`MAX_DEPTH`] levels.
+//! Rust stack; the final conversion to JSON (`json.rs`) recurses at most [`MAX_DEPTH`] levels.
 
 use std::collections::HashMap;
 use std::collections::HashSet;
 use std::rc::Rc;
 
 use granit_parser::{Event, Parser, ScalarStyle, Span, Tag};
-use serde_json::{Map, Number, Value};
+use serde_json::Value;
 
-use super::resolve::{
-    Scalar, construct_bool, construct_float, construct_int, construct_plain, py_float_repr,
-};
+use super::json::{KeyId, to_json};
 
-/// Deepest nesting of collections accepted (PyYAML itself gives up a little below 500).
+use super::resolve::{Scalar, construct_bool, construct_float, construct_int, construct_plain};
+
+/// Deepest nesting of collections accepted (PyYAML's recursion gives up a little below 1000).
 pub const MAX_DEPTH: usize = 1000;
 /// Most values a document may expand to, aliases counted at every use.
 pub const MAX_NODES: usize = 1_000_000;
@@ -43,7 +43,7 @@ fn error_at(span: &Span, message: impl Into<String>) -> ComposeError {
 
 /// A constructed node; collections are shared so that aliases and merges are cheap.
 #[derive(Debug, Clone)]
-enum Node {
+pub(super) enum Node {
     Scalar(Scalar),
     Seq(Rc<Vec<Node>>),
     /// Entries after merging and de-duplication, in Python dict order.
@@ -431,81 +431,4 @@ fn flatten(entries: Vec<(Built, Node)>, span: &Span) -> Res<Vec<(Scalar, Node)>>
         }
     }
     Ok(out)
-}
-
-/// Python's key equality: `True == 1 == 1.0`, strings apart from numbers.
-#[derive(Debug, PartialEq, Eq, Hash)]
-enum KeyId {
-    Null,
-    Str(String),
-    Int(i128),
-    Float(u64),
-}
-
-impl KeyId {
-    fn of(key: &Scalar) -> KeyId {
-        let float = |f: f64| {
-            if f.fract() == 0.0 && f.abs() < 1e38 {
-                KeyId::Int(f as i128)
-            } else {
-                KeyId::Float(f.to_bits())
-            }
-        };
-        match key {
-            Scalar::Null => KeyId::Null,
-            Scalar::Bool(b) => KeyId::Int(i128::from(*b)),
-            Scalar::Int(i) => KeyId::Int(*i),
-            Scalar::BigInt(f) | Scalar::Float(f) => float(*f),
-            Scalar::Str(s) => KeyId::Str(s.clone()),
-            Scalar::Merge => KeyId::Str("<<".into()),
-            Scalar::ValueKey => KeyId::Str("=".into()),
-        }
-    }
-}
-
-/// A key as `json.dumps` writes it.
-fn key_text(key: &Scalar) -> String {
-    match key {
-        Scalar::Null => "null".into(),
-        Scalar::Bool(b) => b.to_string(),
-        Scalar::Int(i) => i.to_string(),
-        Scalar::BigInt(f) => format!("{f:.0}"),
-        Scalar::Float(f) => py_float_repr(*f),
-        Scalar::Str(s) => s.clone(),
-        Scalar::Merge => "<<".into(),
-        Scalar::ValueKey => "=".into(),
-    }
-}
-
-fn scalar_json(s: &Scalar) -> Value {
-    match s {
-        Scalar::Null | Scalar::Merge | Scalar::ValueKey => Value::Null,
-        Scalar::Bool(b) => Value::Bool(*b),
-        Scalar::Int(i) => i64::try_from(*i)
-            .map(Value::from)
-            .or_else(|_| u64::try_from(*i).map(Value::from))
-            .unwrap_or_else(|_| float_json(*i as f64)),
-        Scalar::BigInt(f) | Scalar::Float(f) => float_json(*f),
-        Scalar::Str(s) => Value::String(s.clone()),
-    }
-}
-
-/// Finite floats as numbers; `inf` and `nan` have no JSON form and become null.
-fn float_json(f: f64) -> Value {
-    Number::from_f64(f).map_or(Value::Null, Value::Number)
-}
-
-/// Converts to JSON; recursion is bounded by [`MAX_DEPTH`].
-fn to_json(node: &Node) -> Value {
-    match node {
-        Node::Scalar(s) => scalar_json(s),
-        Node::Seq(items) => Value::Array(items.iter().map(to_json).collect()),
-        Node::Map(entries) => {
-            let mut map = Map::with_capacity(entries.len());
-            for (k, v) in entries.iter() {
-                map.insert(key_text(k), to_json(v));
-            }
-            Value::Object(map)
-        }
-    }
 }

@@ -29,8 +29,8 @@
 //! - integers beyond ±2^127 become the nearest float (Python keeps them exact);
 //! - `!!binary`, `!!set`, `!!omap` and `!!pairs` are errors (Heat constructs Python objects; only
 //!   `!!omap`/`!!pairs` would survive its JSON storage);
-//! - PyYAML stops near 450 levels of nesting with a `RecursionError`; we accept up to
-//!   [`MAX_DEPTH`];
+//! - PyYAML's recursion stops it a little below 1000 levels of nesting (`RecursionError`); we
+//!   accept exactly [`MAX_DEPTH`];
 //! - a recursive alias (`&a [*a]`) is an error here and a `RecursionError` in Heat;
 //! - error messages are ours (PyYAML's wording is not reproduced), with line and column;
 //! - the YAML grammar is granit-parser's, which follows libyaml and PyYAML on the documents the
@@ -40,6 +40,7 @@
 mod compose;
 #[cfg(test)]
 mod differential;
+mod json;
 mod resolve;
 
 use serde_json::Value;
