@@ -206,6 +206,7 @@ impl Registry {
     pub fn builtin() -> Self {
         let list: Vec<Arc<dyn ResourceType>> = vec![
             Arc::new(heat::value::Value),
+            Arc::new(heat::none::NoneResource),
             Arc::new(heat::random_string::RandomString),
             Arc::new(heat::software_config::SoftwareConfig),
             Arc::new(heat::software_deployment::SoftwareDeployment),
