@@ -5,6 +5,7 @@ pub mod none;
 pub mod random_string;
 pub mod software_config;
 pub mod software_deployment;
+pub mod test_resource;
 pub mod value;
 
 #[cfg(test)]
