@@ -208,6 +208,7 @@ impl Registry {
             Arc::new(heat::value::Value),
             Arc::new(heat::none::NoneResource),
             Arc::new(heat::test_resource::TestResource),
+            Arc::new(heat::delay::Delay),
             Arc::new(heat::random_string::RandomString),
             Arc::new(heat::software_config::SoftwareConfig),
             Arc::new(heat::software_deployment::SoftwareDeployment),

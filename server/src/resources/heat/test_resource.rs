@@ -14,11 +14,10 @@
 //! to poll), and `constraint_prop_secs` (Heat's `test_constr` constraint sleeps while
 //! validating). They are accepted and validated as numbers/strings.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+use crate::resources::heat::sleep_secs;
 use crate::resources::properties::{PropType, PropertySchema};
 use crate::resources::{
     ResourceContext, ResourceError, ResourceOutcome, ResourceType, UpdateKind, default_update_kind,
@@ -84,18 +83,6 @@ fn wait_secs(props: &Map<String, Value>, action: &str) -> f64 {
         .and_then(|m| number(m.get(action)))
         .or_else(|| number(props.get("wait_secs")))
         .unwrap_or(0.0)
-}
-
-/// Sleeps `secs` seconds; a negative (or unrepresentably long) wait lasts until the future is
-/// dropped. Cancellation-safe: nothing is held across the sleep.
-pub(crate) async fn sleep_secs(secs: f64) {
-    if secs == 0.0 || secs.is_nan() {
-        return;
-    }
-    match Duration::try_from_secs_f64(secs) {
-        Ok(d) => tokio::time::sleep(d).await,
-        Err(_) => std::future::pending::<()>().await,
-    }
 }
 
 fn failure(name: &str) -> ResourceError {
@@ -204,7 +191,7 @@ mod tests {
     use super::*;
     use crate::resources::heat::test_support::Harness;
     use serde_json::json;
-    use std::time::Instant;
+    use std::time::{Duration, Instant};
 
     #[tokio::test]
     async fn create_stores_the_value_and_waits() {
