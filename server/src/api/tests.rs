@@ -378,3 +378,172 @@ resources:
     assert_eq!(status, StatusCode::ACCEPTED, "{got}");
     wait_for(&app, &href, "UPDATE_COMPLETE").await;
 }
+
+const TEST_TYPES: &str = "heat_template_version: 2018-08-31
+parameters:
+  greeting: {type: string, default: hello}
+  replace: {type: boolean, default: false}
+resources:
+  stub:
+    type: OS::Heat::None
+    properties:
+      anything: {get_param: greeting}
+      flavor: m1.small
+  pause:
+    type: OS::Heat::Delay
+    properties: {min_wait: 0.05, max_jitter: 0.05}
+  test:
+    type: OS::Heat::TestResource
+    depends_on: [pause, stub]
+    properties:
+      value: {get_param: greeting}
+      update_replace: {get_param: replace}
+      action_wait_secs: {create: 0.05}
+outputs:
+  out: {value: {get_attr: [test, output]}}
+  stub_attr: {value: {get_attr: [stub, whatever]}}
+  stub_id: {value: {get_resource: stub}}
+";
+
+fn output(stack: &Value, key: &str) -> Value {
+    stack["stack"]["outputs"]
+        .as_array()
+        .and_then(|o| o.iter().find(|o| o["output_key"] == key))
+        .map(|o| o["output_value"].clone())
+        .unwrap_or_else(|| panic!("no output {key} in {stack}"))
+}
+
+#[tokio::test]
+async fn none_test_resource_and_delay_create_and_update() {
+    let (app, _dir) = app().await;
+    let (status, got) = call(
+        &app,
+        "POST",
+        "/v1/p1/stacks",
+        Some(json!({"stack_name": "t", "template": TEST_TYPES})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{got}");
+    let id = got["stack"]["id"].as_str().unwrap().to_string();
+    let href = format!("/v1/p1/stacks/t/{id}");
+    let stack = wait_for(&app, &href, "CREATE_COMPLETE").await;
+    assert_eq!(output(&stack, "out"), json!("hello"));
+    assert_eq!(output(&stack, "stub_attr"), Value::Null);
+    let stub_id = output(&stack, "stub_id");
+    assert!(
+        uuid::Uuid::parse_str(stub_id.as_str().unwrap()).is_ok(),
+        "{stub_id}"
+    );
+
+    // A new greeting: the TestResource updates in place, the None resource is left alone
+    // although its properties changed.
+    let (status, got) = call(
+        &app,
+        "PUT",
+        &href,
+        Some(json!({"template": TEST_TYPES, "parameters": {"greeting": "bye"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{got}");
+    let stack = wait_for(&app, &href, "UPDATE_COMPLETE").await;
+    assert_eq!(output(&stack, "out"), json!("bye"));
+    assert_eq!(output(&stack, "stub_id"), stub_id);
+    let (_, resources) = call(&app, "GET", &format!("{href}/resources"), None).await;
+    let status = |name: &str| {
+        resources["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["resource_name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {resources}"))["resource_status"]
+            .clone()
+    };
+    assert_eq!(status("stub"), json!("CREATE_COMPLETE"));
+    assert_eq!(status("pause"), json!("CREATE_COMPLETE"));
+    assert_eq!(status("test"), json!("UPDATE_COMPLETE"));
+    let physical = |resources: &Value, name: &str| {
+        resources["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["resource_name"] == name)
+            .unwrap()["physical_resource_id"]
+            .clone()
+    };
+    let before = physical(&resources, "test");
+
+    // update_replace with a new value: the TestResource is replaced.
+    let (status, got) = call(
+        &app,
+        "PUT",
+        &href,
+        Some(json!({"template": TEST_TYPES, "parameters": {"greeting": "again", "replace": true}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{got}");
+    let stack = wait_for(&app, &href, "UPDATE_COMPLETE").await;
+    assert_eq!(output(&stack, "out"), json!("again"));
+    let (_, resources) = call(&app, "GET", &format!("{href}/resources"), None).await;
+    let after = physical(&resources, "test");
+    assert_ne!(after, before);
+    assert!(after.as_str().unwrap().starts_with("t-test-"), "{after}");
+}
+
+#[tokio::test]
+async fn a_failing_test_resource_fails_the_stack_with_heats_reason() {
+    let (app, _dir) = app().await;
+    let template = "heat_template_version: 2018-08-31
+resources:
+  broken: {type: OS::Heat::TestResource, properties: {fail: true}}
+";
+    let (status, got) = call(
+        &app,
+        "POST",
+        "/v1/p1/stacks",
+        Some(json!({"stack_name": "f", "template": template})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{got}");
+    let href = format!("/v1/p1/stacks/f/{}", got["stack"]["id"].as_str().unwrap());
+    for _ in 0..200 {
+        let (_, got) = call(&app, "GET", &href, None).await;
+        if got["stack"]["stack_status"] == "CREATE_FAILED" {
+            assert_eq!(
+                got["stack"]["stack_status_reason"],
+                "Resource CREATE failed: ValueError: resources.broken: Test Resource failed broken"
+            );
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the stack never failed");
+}
+
+#[tokio::test]
+async fn validation_reports_type_errors_in_heats_words() {
+    let (app, _dir) = app().await;
+    let template = "heat_template_version: 2018-08-31
+resources:
+  d: {type: OS::Heat::Delay, properties: {min_wait: -1, actions: [UPDATE]}}
+  r: {type: OS::Heat::RandomString, properties: {length: 3, character_classes: [{class: digits, min: 4}]}}
+  p: {type: OS::Heat::None, properties: {whatever: 1}, deletion_policy: Keep}
+";
+    let (status, got) = call(
+        &app,
+        "POST",
+        "/v1/p1/validate",
+        Some(json!({"template": template})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{got}");
+    let message = got["error"]["message"].as_str().unwrap();
+    for expected in [
+        "resources.p.deletion_policy: Invalid deletion policy \"Keep\"",
+        "resources.d.properties.min_wait: -1 is out of range (min: 0, max: None)",
+        "resources.d.properties.actions: [\"UPDATE\"] is not an allowed value [\"CREATE\", \"DELETE\", \"SUSPEND\", \"RESUME\"]",
+        "resources.r: Length property cannot be smaller than combined character class and character sequence minimums",
+    ] {
+        assert!(message.contains(expected), "{expected}\nnot in\n{message}");
+    }
+    assert!(!message.contains("whatever"), "{message}");
+}

@@ -15,7 +15,7 @@ use crate::engine::scheduler::run_graph;
 use crate::engine::services::Services;
 use crate::engine::stack_view::{ResourceState, StackView};
 use crate::resources::properties;
-use crate::resources::{ResourceContext, ResourceError, ResourceType, StackIdentity};
+use crate::resources::{ResourceContext, ResourceError, ResourceType, StackIdentity, UpdateKind};
 use crate::store::{ResourceRow, now_timestamp};
 use crate::template::functions;
 use crate::template::{ResourceDefinition, Template, TemplateError};
@@ -112,7 +112,7 @@ fn resolve_properties(
 ) -> Result<Map<String, Value>, TemplateError> {
     let path = format!("resources.{}.properties", def.name);
     let resolved = functions::resolve(&def.properties, template.version, view, &path)?;
-    let props = properties::validate(rtype.properties_schema(), &resolved, &path, &|_| false)?;
+    let props = properties::validate_for(rtype, &resolved, &path, &|_| false)?;
     rtype.validate(&props, &path)?;
     Ok(props)
 }
@@ -166,13 +166,11 @@ async fn converge_one(
             if changed.is_empty() {
                 return Ok(());
             }
-            let in_place = changed.iter().all(|k| {
-                rtype
-                    .properties_schema()
-                    .iter()
-                    .any(|s| s.name == k && s.update_allowed)
-            });
-            if in_place { "UPDATE" } else { "REPLACE" }
+            match rtype.update_kind(&changed, &row.properties, p) {
+                UpdateKind::Unchanged => return Ok(()),
+                UpdateKind::InPlace => "UPDATE",
+                UpdateKind::Replace => "REPLACE",
+            }
         }
         _ => "CREATE",
     };

@@ -131,7 +131,7 @@ pub fn check_stack(
         };
         let version = template.version;
         let (props, found) =
-            properties::validate_all(rtype.properties_schema(), &def.properties, &path, &|v| {
+            properties::validate_all_for(rtype.as_ref(), &def.properties, &path, &|v| {
                 functions::contains_call(v, version)
             });
         let found: Vec<TemplateError> = found

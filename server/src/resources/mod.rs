@@ -105,6 +105,15 @@ pub enum ResourceError {
     /// A failure with a user-facing reason (Heat's `Error`).
     #[error("{0}")]
     Failed(String),
+    /// A failure Heat reports under another exception class name (e.g. `TestResource`'s
+    /// `ValueError: resources.x: Test Resource failed x`).
+    #[error("{message}")]
+    Raised {
+        /// Heat's (Python) exception class name.
+        heat_type: &'static str,
+        /// The message.
+        message: String,
+    },
     /// The type does not take signals.
     #[error("signal is not supported for resource.")]
     SignalNotSupported,
@@ -118,9 +127,33 @@ impl ResourceError {
     pub fn heat_type(&self) -> &'static str {
         match self {
             ResourceError::Failed(_) => "Error",
+            ResourceError::Raised { heat_type, .. } => heat_type,
             ResourceError::SignalNotSupported => "ResourceActionNotSupported",
             ResourceError::Store(_) => "InternalError",
         }
+    }
+}
+
+/// How a resource whose properties changed is brought to its new properties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateKind {
+    /// Nothing is done; the resource keeps its state (`OS::Heat::None`).
+    Unchanged,
+    /// [`ResourceType::update`] in place.
+    InPlace,
+    /// A new resource is created and the old one deleted.
+    Replace,
+}
+
+/// Heat's default rule: in place when every changed property is `update_allowed`.
+pub fn default_update_kind(schema: &[PropertySchema], changed: &[String]) -> UpdateKind {
+    let in_place = changed
+        .iter()
+        .all(|k| schema.iter().any(|s| s.name == k && s.update_allowed));
+    if in_place {
+        UpdateKind::InPlace
+    } else {
+        UpdateKind::Replace
     }
 }
 
@@ -131,6 +164,19 @@ pub trait ResourceType: Send + Sync {
     fn type_name(&self) -> &'static str;
     /// Property schema.
     fn properties_schema(&self) -> &'static [PropertySchema];
+    /// Whether properties outside [`properties_schema`](Self::properties_schema) are
+    /// accepted (kept as given) instead of reported as unknown. Honoured by
+    /// [`properties::validate_for`] and [`properties::validate_all_for`].
+    fn accepts_any_properties(&self) -> bool {
+        false
+    }
+    /// How to carry out an update whose `changed` property names are not empty (`old`: the
+    /// stored properties, `new`: the validated new ones). Heat's `update_allowed` rule unless
+    /// the type knows better (`needs_replace_with_prop_diff`, `_needs_update`).
+    fn update_kind(&self, changed: &[String], old: &Value, new: &Map<String, Value>) -> UpdateKind {
+        let _ = (old, new);
+        default_update_kind(self.properties_schema(), changed)
+    }
     /// Attribute names (besides `show`).
     fn attributes(&self) -> &'static [&'static str];
     /// Whether `attribute` can be asked of a resource with these (unresolved) properties.
@@ -190,6 +236,9 @@ impl Registry {
     pub fn builtin() -> Self {
         let list: Vec<Arc<dyn ResourceType>> = vec![
             Arc::new(heat::value::Value),
+            Arc::new(heat::none::NoneResource),
+            Arc::new(heat::test_resource::TestResource),
+            Arc::new(heat::delay::Delay),
             Arc::new(heat::random_string::RandomString),
             Arc::new(heat::software_config::SoftwareConfig),
             Arc::new(heat::software_deployment::SoftwareDeployment),

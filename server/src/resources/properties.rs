@@ -2,7 +2,11 @@
 
 use serde_json::{Map, Value};
 
+use crate::template::constraints::str_to_num;
 use crate::template::error::{TemplateError, index, join};
+use crate::template::functions::json_text::python_dumps_unsorted;
+
+use super::ResourceType;
 
 /// The type of a property.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,6 +15,8 @@ pub enum PropType {
     String,
     /// An integer (numeric strings accepted).
     Integer,
+    /// A number, integer or not (numeric strings accepted), Heat's `NUMBER`.
+    Number,
     /// A boolean (Heat's strict boolean strings accepted).
     Boolean,
     /// A map.
@@ -36,6 +42,13 @@ pub struct PropertySchema {
     pub update_allowed: bool,
     /// Allowed values (strings, or list items for lists).
     pub allowed_values: &'static [&'static str],
+    /// Inclusive lower bound of an `Integer` or `Number` (Heat's `Range(min=…)`).
+    pub min: Option<i64>,
+    /// Inclusive upper bound of an `Integer` or `Number`.
+    pub max: Option<i64>,
+    /// Nested schema: the keys of a `Map`, or the keys of each item of a `List` of maps
+    /// (Heat's `schema=`). Empty: not checked.
+    pub entries: &'static [PropertySchema],
 }
 
 impl PropertySchema {
@@ -48,6 +61,9 @@ impl PropertySchema {
             default: None,
             update_allowed: false,
             allowed_values: &[],
+            min: None,
+            max: None,
+            entries: &[],
         }
     }
     /// Marks it required.
@@ -70,6 +86,17 @@ impl PropertySchema {
         self.allowed_values = values;
         self
     }
+    /// Restricts a number to `min..=max` (either bound optional).
+    pub const fn range(mut self, min: Option<i64>, max: Option<i64>) -> Self {
+        self.min = min;
+        self.max = max;
+        self
+    }
+    /// Gives a map (or each map in a list) its own schema.
+    pub const fn entries(mut self, schema: &'static [PropertySchema]) -> Self {
+        self.entries = schema;
+        self
+    }
 }
 
 fn type_error(path: &str, expected: &str, value: &Value) -> TemplateError {
@@ -90,21 +117,104 @@ fn describe(value: &Value) -> String {
     }
 }
 
+/// Heat's `AllowedValues` message: the value and the allowed ones as `json.dumps` writes them.
+fn not_allowed(schema: &PropertySchema, value: &Value, path: &str) -> TemplateError {
+    let allowed: Vec<String> = schema
+        .allowed_values
+        .iter()
+        .map(|a| python_dumps_unsorted(&Value::String((*a).to_string())))
+        .collect();
+    TemplateError::at(
+        path,
+        format!(
+            "{} is not an allowed value [{}]",
+            python_dumps_unsorted(value),
+            allowed.join(", ")
+        ),
+    )
+}
+
 fn check_allowed(schema: &PropertySchema, value: &str, path: &str) -> Result<(), TemplateError> {
     if schema.allowed_values.is_empty() || schema.allowed_values.contains(&value) {
         return Ok(());
     }
+    Err(not_allowed(schema, &Value::String(value.to_string()), path))
+}
+
+/// Heat's `Range` check on a coerced number.
+fn check_range(schema: &PropertySchema, value: &Value, path: &str) -> Result<(), TemplateError> {
+    let Some(v) = value.as_f64() else {
+        return Ok(());
+    };
+    let below = schema.min.is_some_and(|m| v < m as f64);
+    let above = schema.max.is_some_and(|m| v > m as f64);
+    if !(below || above) {
+        return Ok(());
+    }
+    let bound = |b: Option<i64>| b.map_or("None".to_string(), |b| b.to_string());
     Err(TemplateError::at(
         path,
         format!(
-            "\"{value}\" is not an allowed value [{}]",
-            schema.allowed_values.join(", ")
+            "{value} is out of range (min: {}, max: {})",
+            bound(schema.min),
+            bound(schema.max)
         ),
     ))
 }
 
-/// Checks and coerces one value against its schema.
-fn coerce(schema: &PropertySchema, value: &Value, path: &str) -> Result<Value, TemplateError> {
+/// Checks and coerces one value against its schema (nested schemas included); values
+/// still holding function calls are kept.
+fn coerce(
+    schema: &PropertySchema,
+    value: &Value,
+    path: &str,
+    is_unresolved: &dyn Fn(&Value) -> bool,
+) -> Result<Value, Vec<TemplateError>> {
+    match schema.prop_type {
+        PropType::Map if !schema.entries.is_empty() => match value {
+            Value::Object(given) => {
+                let (out, errors) = validate_map(schema.entries, given, path, is_unresolved, false);
+                if errors.is_empty() {
+                    Ok(Value::Object(out))
+                } else {
+                    Err(errors)
+                }
+            }
+            other => Err(vec![type_error(path, "a map", other)]),
+        },
+        PropType::List if !schema.entries.is_empty() => match value {
+            Value::Array(items) => {
+                let item_schema = PropertySchema::new("", PropType::Map).entries(schema.entries);
+                let mut out = Vec::with_capacity(items.len());
+                let mut errors = vec![];
+                for (i, item) in items.iter().enumerate() {
+                    if is_unresolved(item) {
+                        out.push(item.clone());
+                        continue;
+                    }
+                    match coerce(&item_schema, item, &index(path, i), is_unresolved) {
+                        Ok(v) => out.push(v),
+                        Err(mut e) => errors.append(&mut e),
+                    }
+                }
+                if errors.is_empty() {
+                    Ok(Value::Array(out))
+                } else {
+                    Err(errors)
+                }
+            }
+            other => Err(vec![type_error(path, "a list", other)]),
+        },
+        _ => coerce_scalar(schema, value, path).map_err(|e| vec![e]),
+    }
+}
+
+/// Checks and coerces a value whose schema has no nested schema.
+fn coerce_scalar(
+    schema: &PropertySchema,
+    value: &Value,
+    path: &str,
+) -> Result<Value, TemplateError> {
     match schema.prop_type {
         PropType::Any => Ok(value.clone()),
         PropType::String => {
@@ -116,15 +226,29 @@ fn coerce(schema: &PropertySchema, value: &Value, path: &str) -> Result<Value, T
             check_allowed(schema, &s, path)?;
             Ok(Value::String(s))
         }
-        PropType::Integer => match value {
-            Value::Number(n) if n.is_i64() => Ok(value.clone()),
-            Value::String(s) => s
-                .trim()
-                .parse::<i64>()
-                .map(Value::from)
-                .map_err(|_| TemplateError::at(path, format!("Value '{s}' is not an integer"))),
-            other => Err(type_error(path, "an integer", other)),
-        },
+        PropType::Integer => {
+            let v = match value {
+                Value::Number(n) if n.is_i64() => value.clone(),
+                Value::String(s) => s.trim().parse::<i64>().map(Value::from).map_err(|_| {
+                    TemplateError::at(path, format!("Value '{s}' is not an integer"))
+                })?,
+                other => return Err(type_error(path, "an integer", other)),
+            };
+            check_range(schema, &v, path)?;
+            Ok(v)
+        }
+        PropType::Number => {
+            let v = match value {
+                Value::Number(_) => value.clone(),
+                // Python's `int(s)`, then `float(s)`, as Heat's `str_to_num`.
+                Value::String(s) => str_to_num(s).map(Value::Number).ok_or_else(|| {
+                    TemplateError::at(path, format!("could not convert string to float: '{s}'"))
+                })?,
+                other => return Err(type_error(path, "a number", other)),
+            };
+            check_range(schema, &v, path)?;
+            Ok(v)
+        }
         PropType::Boolean => match value {
             Value::Bool(_) => Ok(value.clone()),
             Value::String(s) => crate::template::parameters::parse_bool(s)
@@ -140,13 +264,13 @@ fn coerce(schema: &PropertySchema, value: &Value, path: &str) -> Result<Value, T
         },
         PropType::List => match value {
             Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    if !schema.allowed_values.is_empty() {
-                        let s = item
-                            .as_str()
-                            .ok_or_else(|| type_error(&index(path, i), "a string", item))?;
-                        check_allowed(schema, s, &index(path, i))?;
-                    }
+                // Heat checks the whole list: every item must be allowed.
+                let allowed = |item: &Value| {
+                    item.as_str()
+                        .is_some_and(|s| schema.allowed_values.contains(&s))
+                };
+                if !schema.allowed_values.is_empty() && !items.iter().all(allowed) {
+                    return Err(not_allowed(schema, value, path));
                 }
                 Ok(value.clone())
             }
@@ -164,11 +288,7 @@ pub fn validate(
     path: &str,
     is_unresolved: &dyn Fn(&Value) -> bool,
 ) -> Result<Map<String, Value>, TemplateError> {
-    let (out, errors) = validate_all(schema, properties, path, is_unresolved);
-    match errors.into_iter().next() {
-        Some(e) => Err(e),
-        None => Ok(out),
-    }
+    first_error(validate_all(schema, properties, path, is_unresolved))
 }
 
 /// Like [`validate`], but collects every problem: unknown properties, missing required
@@ -181,16 +301,70 @@ pub fn validate_all(
 ) -> (Map<String, Value>, Vec<TemplateError>) {
     let empty = Map::new();
     let given = properties.as_object().unwrap_or(&empty);
+    validate_map(schema, given, path, is_unresolved, false)
+}
+
+/// [`validate`] for a resource type: its schema, and, when it
+/// [accepts any properties](ResourceType::accepts_any_properties), properties outside the
+/// schema kept as they are instead of reported as unknown.
+pub fn validate_for(
+    rtype: &dyn ResourceType,
+    properties: &Value,
+    path: &str,
+    is_unresolved: &dyn Fn(&Value) -> bool,
+) -> Result<Map<String, Value>, TemplateError> {
+    first_error(validate_all_for(rtype, properties, path, is_unresolved))
+}
+
+/// [`validate_all`] for a resource type (see [`validate_for`]).
+pub fn validate_all_for(
+    rtype: &dyn ResourceType,
+    properties: &Value,
+    path: &str,
+    is_unresolved: &dyn Fn(&Value) -> bool,
+) -> (Map<String, Value>, Vec<TemplateError>) {
+    let empty = Map::new();
+    let given = properties.as_object().unwrap_or(&empty);
+    validate_map(
+        rtype.properties_schema(),
+        given,
+        path,
+        is_unresolved,
+        rtype.accepts_any_properties(),
+    )
+}
+
+fn first_error(
+    (out, errors): (Map<String, Value>, Vec<TemplateError>),
+) -> Result<Map<String, Value>, TemplateError> {
+    match errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+/// Validates one map of properties (the top level or a nested `entries` map).
+fn validate_map(
+    schema: &[PropertySchema],
+    given: &Map<String, Value>,
+    path: &str,
+    is_unresolved: &dyn Fn(&Value) -> bool,
+    accept_unknown: bool,
+) -> (Map<String, Value>, Vec<TemplateError>) {
     let mut errors = vec![];
-    for key in given.keys() {
+    let mut out = Map::new();
+    for (key, value) in given {
         if !schema.iter().any(|s| s.name == key) {
-            errors.push(
-                TemplateError::at(path, format!("Unknown Property {key}"))
-                    .pointing_at(join(path, key)),
-            );
+            if accept_unknown {
+                out.insert(key.clone(), value.clone());
+            } else {
+                errors.push(
+                    TemplateError::at(path, format!("Unknown Property {key}"))
+                        .pointing_at(join(path, key)),
+                );
+            }
         }
     }
-    let mut out = Map::new();
     for s in schema {
         let ppath = join(path, s.name);
         match given.get(s.name) {
@@ -208,11 +382,11 @@ pub fn validate_all(
                     ));
                 }
             }
-            Some(v) => match coerce(s, v, &ppath) {
+            Some(v) => match coerce(s, v, &ppath, is_unresolved) {
                 Ok(v) => {
                     out.insert(s.name.to_string(), v);
                 }
-                Err(e) => errors.push(e),
+                Err(mut e) => errors.append(&mut e),
             },
         }
     }
@@ -264,7 +438,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "resources.r.properties.s: \"C\" is not an allowed value [A, B]"
+            "resources.r.properties.s: \"C\" is not an allowed value [\"A\", \"B\"]"
         );
         let e = validate(
             SCHEMA,
@@ -275,7 +449,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "resources.r.properties.l[0]: \"Y\" is not an allowed value [X]"
+            "resources.r.properties.l: [\"Y\"] is not an allowed value [\"X\"]"
         );
         let e = validate(
             SCHEMA,
@@ -290,5 +464,74 @@ mod tests {
             e.to_string(),
             "resources.r.properties.n: Value must be an integer, not a list"
         );
+    }
+
+    const NESTED: &[PropertySchema] = &[
+        PropertySchema::new("wait", PropType::Number)
+            .range(Some(0), None)
+            .default("0"),
+        PropertySchema::new("times", PropType::Map).entries(&[
+            PropertySchema::new("create", PropType::Number),
+            PropertySchema::new("delete", PropType::Number),
+        ]),
+        PropertySchema::new("items", PropType::List).entries(&[
+            PropertySchema::new("seq", PropType::String).required(),
+            PropertySchema::new("min", PropType::Integer)
+                .range(Some(1), Some(512))
+                .default("1"),
+        ]),
+    ];
+
+    fn messages(errors: Vec<TemplateError>) -> Vec<String> {
+        errors.into_iter().map(|e| e.to_string()).collect()
+    }
+
+    #[test]
+    fn numbers_ranges_and_nested_schemas() {
+        let never = |_: &Value| false;
+        let p = "resources.r.properties";
+        let v = validate(
+            NESTED,
+            &json!({"wait": "1.5", "times": {"create": "2"}, "items": [{"seq": "ab"}]}),
+            p,
+            &never,
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(v),
+            json!({"wait": 1.5, "times": {"create": 2}, "items": [{"seq": "ab", "min": 1}]})
+        );
+        let (_, errors) = validate_all(
+            NESTED,
+            &json!({"wait": -1, "times": {"update": 1}, "items": [{"min": 0}, "x"]}),
+            p,
+            &never,
+        );
+        assert_eq!(
+            messages(errors),
+            [
+                "resources.r.properties.wait: -1 is out of range (min: 0, max: None)",
+                "resources.r.properties.times: Unknown Property update",
+                "resources.r.properties.items[0]: Property seq not assigned",
+                "resources.r.properties.items[0].min: 0 is out of range (min: 1, max: 512)",
+                "resources.r.properties.items[1]: Value must be a map, not a string",
+            ]
+        );
+        let e = validate(NESTED, &json!({"wait": "soon"}), p, &never).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "resources.r.properties.wait: could not convert string to float: 'soon'"
+        );
+        // A function call inside a nested value is kept for run time.
+        let call = |v: &Value| v.get("get_param").is_some();
+        let v = validate(
+            NESTED,
+            &json!({"items": [{"get_param": "x"}], "times": {"create": {"get_param": "y"}}}),
+            p,
+            &call,
+        )
+        .unwrap();
+        assert_eq!(v["items"], json!([{"get_param": "x"}]));
+        assert_eq!(v["times"], json!({"create": {"get_param": "y"}}));
     }
 }

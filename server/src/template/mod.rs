@@ -53,6 +53,67 @@ pub struct ResourceDefinition {
     pub depends_on: Vec<String>,
     /// `condition:` (HOT 2016-10-14+): the resource exists only when it holds.
     pub condition: Option<Value>,
+    /// `deletion_policy:` when written as a literal (validated while parsing); see
+    /// [`ResourceDefinition::deletion_policy`].
+    deletion_policy: DeletionPolicy,
+    /// `deletion_policy:` when written as a function call (e.g. `{get_param: policy}`), left
+    /// for whoever resolves it: resolve it against the stack, then check the result with
+    /// [`DeletionPolicy::parse`] (this definition's [`Template::version`]).
+    pub deletion_policy_call: Option<Value>,
+}
+
+impl ResourceDefinition {
+    /// What deleting this resource does to its physical resource: `deletion_policy:` as
+    /// written (validated while parsing: `Delete`, `Retain`, `Snapshot`, and from HOT
+    /// 2016-10-14 also `delete`, `retain`, `snapshot`), `Retain` when `external_id` is given
+    /// (the resource was adopted, as in Heat), else `Delete`.
+    ///
+    /// Honouring it belongs to the engine's delete path (which is not wired to it yet): on
+    /// `Retain`, the resource's row and events go as usual but the type's `delete` is not
+    /// called. When the policy was written as a function call this returns `Delete`; see
+    /// [`ResourceDefinition::deletion_policy_call`].
+    pub fn deletion_policy(&self) -> DeletionPolicy {
+        self.deletion_policy
+    }
+}
+
+/// A resource's `deletion_policy` (CFN `DeletionPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeletionPolicy {
+    /// Delete the physical resource (the default).
+    #[default]
+    Delete,
+    /// Keep the physical resource; only the stack forgets it.
+    Retain,
+    /// Snapshot, then delete (only for types that can snapshot; Heat rejects it for others
+    /// with `"Snapshot" deletion policy not supported`).
+    Snapshot,
+}
+
+impl DeletionPolicy {
+    /// Heat's policy names for `version`: capitalised always, lower-case aliases from HOT
+    /// 2016-10-14. The error is Heat's message.
+    pub fn parse(value: &str, version: TemplateVersion) -> Result<Self, String> {
+        let aliases = version.hot_since(HotVersion::V2016_10_14);
+        match value {
+            "Delete" => Ok(DeletionPolicy::Delete),
+            "Retain" => Ok(DeletionPolicy::Retain),
+            "Snapshot" => Ok(DeletionPolicy::Snapshot),
+            "delete" if aliases => Ok(DeletionPolicy::Delete),
+            "retain" if aliases => Ok(DeletionPolicy::Retain),
+            "snapshot" if aliases => Ok(DeletionPolicy::Snapshot),
+            _ => Err(format!("Invalid deletion policy \"{value}\"")),
+        }
+    }
+
+    /// The name Heat shows (`Delete`, `Retain`, `Snapshot`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeletionPolicy::Delete => "Delete",
+            DeletionPolicy::Retain => "Retain",
+            DeletionPolicy::Snapshot => "Snapshot",
+        }
+    }
 }
 
 /// One output as declared in `outputs`.
@@ -686,6 +747,33 @@ fn parse_resource(
             vec![]
         }
     };
+    let (mut deletion_policy, mut deletion_policy_call) = (DeletionPolicy::Delete, None);
+    let policy_path = join(path, "deletion_policy");
+    match def.get("deletion_policy") {
+        None => {}
+        Some(Value::String(p)) => match DeletionPolicy::parse(p, version) {
+            Ok(p) => deletion_policy = p,
+            Err(e) => errors.push(TemplateError::at(&policy_path, e)),
+        },
+        Some(call) if functions::contains_call(call, version) && call.is_object() => {
+            deletion_policy_call = Some(call.clone());
+        }
+        Some(_) => {
+            let key = match version {
+                TemplateVersion::Hot(_) => "deletion_policy",
+                TemplateVersion::Cfn(_) => "DeletionPolicy",
+            };
+            errors.push(TemplateError::at(
+                &policy_path,
+                format!("Resource {name} {key} type must be string"),
+            ));
+        }
+    }
+    // An adopted resource (`external_id`) is never deleted.
+    if conditions_allowed(version) && def.get("external_id").is_some_and(|v| !v.is_null()) {
+        deletion_policy = DeletionPolicy::Retain;
+        deletion_policy_call = None;
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -696,6 +784,8 @@ fn parse_resource(
         metadata,
         depends_on,
         condition: def.get("condition").cloned(),
+        deletion_policy,
+        deletion_policy_call,
     })
 }
 
@@ -873,6 +963,77 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "resources.r: Invalid keyword(s) inside a resource definition: propertes"
+        );
+    }
+
+    #[test]
+    fn deletion_policies_by_version() {
+        let parse = |version: &str, policy: &str| {
+            Template::parse_text(&format!(
+                "heat_template_version: {version}\nresources:\n  r:\n    type: OS::X\n    deletion_policy: {policy}\n"
+            ))
+        };
+        let policy = |t: Template| t.resources["r"].deletion_policy();
+        assert_eq!(
+            policy(parse("2013-05-23", "Retain").unwrap()),
+            DeletionPolicy::Retain
+        );
+        assert_eq!(
+            policy(parse("2013-05-23", "Snapshot").unwrap()),
+            DeletionPolicy::Snapshot
+        );
+        assert_eq!(
+            policy(parse("2016-10-14", "retain").unwrap()),
+            DeletionPolicy::Retain
+        );
+        assert_eq!(
+            policy(parse("2018-08-31", "delete").unwrap()),
+            DeletionPolicy::Delete
+        );
+        let e = parse("2016-04-08", "retain").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "resources.r.deletion_policy: Invalid deletion policy \"retain\""
+        );
+        let e = parse("2018-08-31", "Keep").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "resources.r.deletion_policy: Invalid deletion policy \"Keep\""
+        );
+        let e = parse("2018-08-31", "[Retain]").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "resources.r.deletion_policy: Resource r deletion_policy type must be string"
+        );
+        let t = parse("2018-08-31", "{get_param: p}").unwrap();
+        assert_eq!(t.resources["r"].deletion_policy(), DeletionPolicy::Delete);
+        assert_eq!(
+            t.resources["r"].deletion_policy_call,
+            Some(serde_json::json!({"get_param": "p"}))
+        );
+        let t = Template::parse_text(
+            "heat_template_version: 2013-05-23\nresources:\n  r: {type: OS::X}\n",
+        )
+        .unwrap();
+        assert_eq!(t.resources["r"].deletion_policy(), DeletionPolicy::Delete);
+        let t = Template::parse_text(
+            "heat_template_version: 2018-08-31\nresources:\n  r: {type: OS::X, external_id: abc}\n",
+        )
+        .unwrap();
+        assert_eq!(t.resources["r"].deletion_policy(), DeletionPolicy::Retain);
+        let cfn = Template::parse_text(
+            "HeatTemplateFormatVersion: '2012-12-12'\nResources:\n  R: {Type: OS::X, DeletionPolicy: Retain}\n",
+        )
+        .unwrap();
+        assert_eq!(cfn.resources["R"].deletion_policy(), DeletionPolicy::Retain);
+        let e = Template::parse_text(
+            "HeatTemplateFormatVersion: '2012-12-12'\nResources:\n  R: {Type: OS::X, DeletionPolicy: retain}\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("Invalid deletion policy \"retain\""),
+            "{e}"
         );
     }
 }

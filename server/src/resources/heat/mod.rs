@@ -1,7 +1,25 @@
 //! `OS::Heat::*` resource types, one module each.
 
+pub mod delay;
 pub mod deployed_server;
+pub mod none;
 pub mod random_string;
 pub mod software_config;
 pub mod software_deployment;
+pub mod test_resource;
 pub mod value;
+
+/// Sleeps `secs` seconds; a negative (or unrepresentably long) wait lasts until the future is
+/// dropped. Cancellation-safe: nothing is held across the sleep.
+pub(crate) async fn sleep_secs(secs: f64) {
+    if secs == 0.0 || secs.is_nan() {
+        return;
+    }
+    match std::time::Duration::try_from_secs_f64(secs) {
+        Ok(d) => tokio::time::sleep(d).await,
+        Err(_) => std::future::pending::<()>().await,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support;

@@ -52,17 +52,60 @@ impl ResourceType for Value {
     }
     async fn create(
         &self,
+        ctx: &ResourceContext<'_>,
+        props: &Map<String, Json>,
+    ) -> Result<ResourceOutcome, ResourceError> {
+        let mut attributes = Map::new();
+        attributes.insert("value".into(), typed(props)?);
+        // Heat sets the physical resource name as the resource id (`get_resource` shows it).
+        Ok(ResourceOutcome {
+            physical_id: ctx.physical_name(),
+            attributes,
+            ..Default::default()
+        })
+    }
+    /// Both properties update in place; the resource id stays.
+    async fn update(
+        &self,
         _: &ResourceContext<'_>,
+        current: &ResourceRow,
         props: &Map<String, Json>,
     ) -> Result<ResourceOutcome, ResourceError> {
         let mut attributes = Map::new();
         attributes.insert("value".into(), typed(props)?);
         Ok(ResourceOutcome {
+            physical_id: current.physical_id.clone(),
             attributes,
             ..Default::default()
         })
     }
     async fn delete(&self, _: &ResourceContext<'_>, _: &ResourceRow) -> Result<(), ResourceError> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::UpdateKind;
+    use crate::resources::heat::test_support::Harness;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn updates_in_place_keeping_its_id() {
+        let h = Harness::new().await;
+        let row = h
+            .create(&Value, "v", json!({"value": "1", "type": "number"}))
+            .await
+            .unwrap();
+        assert_eq!(row.attributes["value"], json!(1));
+        assert!(row.physical_id.starts_with("s1-v-"), "{}", row.physical_id);
+        let (kind, done) = h
+            .update(&Value, &row, json!({"value": ["a"], "type": "json"}))
+            .await;
+        assert_eq!(kind, UpdateKind::InPlace);
+        let updated = done.unwrap().unwrap();
+        assert_eq!(updated.attributes["value"], json!(["a"]));
+        assert_eq!(updated.physical_id, row.physical_id);
     }
 }
