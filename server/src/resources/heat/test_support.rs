@@ -60,11 +60,7 @@ impl Harness {
     }
 
     pub fn ctx<'a>(&'a self, name: &'a str) -> ResourceContext<'a> {
-        ResourceContext {
-            services: &self.services,
-            stack: &self.stack,
-            name,
-        }
+        ResourceContext::new(&self.services, &self.stack, name)
     }
 
     /// Validates resolved properties as the engine does before acting.
