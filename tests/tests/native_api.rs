@@ -200,3 +200,40 @@ async fn native_api_behaves_as_heat() {
     assert_eq!(list["stacks"][0]["stack_status"], "CREATE_COMPLETE");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn deletion_policy_retain_keeps_the_physical_resource() {
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let template = "heat_template_version: 2018-08-31\nresources:\n  kept:\n    type: OS::Heat::DeployedServer\n    deletion_policy: Retain\n  gone:\n    type: OS::Heat::DeployedServer\n";
+    let stack = api
+        .create_stack("retain", template, json!({}))
+        .await
+        .unwrap();
+    let done = api
+        .wait_stack(&stack, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(done["stack_status"], "CREATE_COMPLETE", "{done}");
+    let kept = api.metadata_url(&stack, "kept").await.unwrap();
+    let gone = api.metadata_url(&stack, "gone").await.unwrap();
+    let (status, _) = api
+        .call(reqwest::Method::DELETE, &stack, None)
+        .await
+        .unwrap();
+    assert_eq!(status, reqwest::StatusCode::NO_CONTENT);
+    let deleted = api
+        .wait_stack(&stack, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(deleted["stack_status"], "DELETE_COMPLETE", "{deleted}");
+    assert_eq!(
+        reqwest::get(&kept).await.unwrap().status(),
+        reqwest::StatusCode::OK
+    );
+    assert_eq!(
+        reqwest::get(&gone).await.unwrap().status(),
+        reqwest::StatusCode::NOT_FOUND
+    );
+    server.stop().await;
+}

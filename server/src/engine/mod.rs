@@ -24,9 +24,7 @@ use tokio::task::AbortHandle;
 use crate::resources::{ResourceContext, ResourceError, StackIdentity};
 use crate::store::{StackRow, StoreError, now_timestamp};
 use crate::template::functions;
-use crate::template::{
-    Template, TemplateError, TemplateErrorKind, TemplateErrors, environment, parameters,
-};
+use crate::template::{Template, TemplateError, TemplateErrors, environment, parameters};
 use converge::{Plan, converge, delete_physical};
 use services::Services;
 use stack_view::StackView;
@@ -523,11 +521,18 @@ async fn delete_all(services: &Arc<Services>, stack: &StackRow) -> Result<(), St
         .stack_resources(&stack.id)
         .await
         .map_err(|e| e.to_string())?;
-    let deps = match Template::parse(&stack.template) {
-        Ok(t) => graph::dependencies(&t),
-        Err(e) if e.kind == TemplateErrorKind::Parse => HashMap::new(),
-        Err(_) => HashMap::new(),
-    };
+    let template = Template::parse(&stack.template).ok();
+    let deps = template
+        .as_ref()
+        .map(graph::dependencies)
+        .unwrap_or_default();
+    // `deletion_policy: Retain` keeps the physical resource; the stack only forgets it.
+    let retained: std::collections::HashSet<String> = template
+        .iter()
+        .flat_map(|t| t.resources.iter())
+        .filter(|(_, d)| d.deletion_policy() == crate::template::DeletionPolicy::Retain)
+        .map(|(n, _)| n.clone())
+        .collect();
     let waits_for = graph::dependents(&deps);
     let nodes: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
     let by_name: HashMap<String, crate::store::ResourceRow> =
@@ -537,8 +542,23 @@ async fn delete_all(services: &Arc<Services>, stack: &StackRow) -> Result<(), St
         let services = services.clone();
         let ident = ident.clone();
         let row = by_name.get(&name).cloned();
+        let retain = retained.contains(&name);
         async move {
             match row {
+                Some(row) if retain && !(row.action == "DELETE" && row.status == "COMPLETE") => {
+                    events::resource_state(
+                        &services,
+                        &ident.id,
+                        &row.name,
+                        &row.resource_type,
+                        &row.physical_id,
+                        "DELETE",
+                        "COMPLETE",
+                        "state changed",
+                    )
+                    .await
+                    .map_err(|e| e.to_string())
+                }
                 Some(row) if !(row.action == "DELETE" && row.status == "COMPLETE") => {
                     let result = delete_physical(&services, &ident, &row, false).await;
                     let (status, reason) = match &result {
