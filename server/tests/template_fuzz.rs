@@ -164,3 +164,17 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     let yaml = format!("a: {}{}", "[".repeat(depth), "]".repeat(depth));
     assert!(load_document(&yaml).is_err());
 }
+
+#[test]
+fn accepted_depth_is_safe_for_every_walker() {
+    // The deepest document the loader accepts goes through the whole pipeline.
+    let depth = 95;
+    let value = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+    let yaml = format!(
+        "heat_template_version: 2021-04-16\nresources:\n  r:\n    type: OS::Heat::Value\n    properties:\n      value: {value}\noutputs:\n  o: {{value: {value}}}\n"
+    );
+    let doc = load_document(&yaml).unwrap();
+    pipeline(&doc);
+    let too_deep = format!("a: {}{}", "[".repeat(200), "]".repeat(200));
+    assert!(load_document(&too_deep).is_err());
+}

@@ -16,8 +16,10 @@ use super::json::{KeyId, to_json};
 
 use super::resolve::{Scalar, construct_bool, construct_float, construct_int, construct_plain};
 
-/// Deepest nesting of collections accepted (PyYAML's recursion gives up a little below 1000).
-pub const MAX_DEPTH: usize = 1000;
+/// Deepest nesting of collections accepted. PyYAML gives up a little below 1000, but the
+/// rest of the server walks values recursively and reads JSON with serde_json's limit of 128
+/// (request bodies, stored templates), so one limit for both keeps every walker in its stack.
+pub const MAX_DEPTH: usize = 100;
 /// Most values a document may expand to, aliases counted at every use.
 pub const MAX_NODES: usize = 1_000_000;
 
