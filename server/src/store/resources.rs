@@ -217,7 +217,36 @@ impl Store {
     }
 }
 
+/// The JSON columns of `resources` that handlers may set on their own.
+#[derive(Clone, Copy)]
+enum JsonColumn {
+    Attributes,
+    Data,
+}
+
 impl Store {
+    async fn set_resource_json(
+        &self,
+        column: JsonColumn,
+        stack_id: &str,
+        name: &str,
+        value: &Map<String, Value>,
+    ) -> Result<(), StoreError> {
+        let statement = match column {
+            JsonColumn::Attributes => {
+                "UPDATE resources SET attributes = $1 WHERE stack_id = $2 AND name = $3"
+            }
+            JsonColumn::Data => "UPDATE resources SET data = $1 WHERE stack_id = $2 AND name = $3",
+        };
+        sqlx::query(statement)
+            .bind(Value::Object(value.clone()).to_string())
+            .bind(stack_id)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Sets only the attributes (kept when an action fails after producing some).
     pub async fn set_resource_attributes(
         &self,
@@ -225,17 +254,10 @@ impl Store {
         name: &str,
         attributes: &Map<String, Value>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE resources SET attributes = $1 WHERE stack_id = $2 AND name = $3")
-            .bind(Value::Object(attributes.clone()).to_string())
-            .bind(stack_id)
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.set_resource_json(JsonColumn::Attributes, stack_id, name, attributes)
+            .await
     }
-}
 
-impl Store {
     /// Sets only the private data (a handler's persisted intent).
     pub async fn set_resource_data(
         &self,
@@ -243,12 +265,7 @@ impl Store {
         name: &str,
         data: &Map<String, Value>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE resources SET data = $1 WHERE stack_id = $2 AND name = $3")
-            .bind(Value::Object(data.clone()).to_string())
-            .bind(stack_id)
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.set_resource_json(JsonColumn::Data, stack_id, name, data)
+            .await
     }
 }

@@ -73,10 +73,6 @@ impl Function for Base64 {
         "Fn::Base64"
     }
 
-    fn validate(&self, _: &Value, _: &dyn ValidationScope, _: &str) -> Result<(), TemplateError> {
-        Ok(())
-    }
-
     fn evaluate(
         &self,
         args: Value,
@@ -100,10 +96,6 @@ pub struct GetAzs;
 impl Function for GetAzs {
     fn name(&self) -> &'static str {
         "Fn::GetAZs"
-    }
-
-    fn validate(&self, _: &Value, _: &dyn ValidationScope, _: &str) -> Result<(), TemplateError> {
-        Ok(())
     }
 
     fn evaluate(

@@ -5,7 +5,7 @@ use serde_json::Value;
 use sha1::Sha1;
 use sha2::{Digest as _, Sha224, Sha256, Sha384, Sha512};
 
-use super::{EvalContext, Function, ValidationScope};
+use super::{EvalContext, Function};
 use crate::template::error::TemplateError;
 use crate::template::version::TemplateVersion;
 
@@ -58,11 +58,6 @@ fn latin1(text: &str) -> Result<Vec<u8>, String> {
 impl Function for Digest {
     fn name(&self) -> &'static str {
         "digest"
-    }
-
-    fn validate(&self, _: &Value, _: &dyn ValidationScope, _: &str) -> Result<(), TemplateError> {
-        // Heat checks the arguments only when resolving.
-        Ok(())
     }
 
     fn evaluate(

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{EvalContext, Function, ValidationScope};
+use super::{EvalContext, Function};
 use crate::template::error::TemplateError;
 use crate::template::version::TemplateVersion;
 
@@ -13,11 +13,6 @@ pub struct GetFile;
 impl Function for GetFile {
     fn name(&self) -> &'static str {
         "get_file"
-    }
-
-    fn validate(&self, _: &Value, _: &dyn ValidationScope, _: &str) -> Result<(), TemplateError> {
-        // Heat checks the argument and the files map only when resolving.
-        Ok(())
     }
 
     fn evaluate(

@@ -90,11 +90,6 @@ impl Function for ListConcat {
         }
     }
 
-    fn validate(&self, _: &Value, _: &dyn ValidationScope, _: &str) -> Result<(), TemplateError> {
-        // Heat checks the arguments only when resolving.
-        Ok(())
-    }
-
     fn evaluate(
         &self,
         args: Value,

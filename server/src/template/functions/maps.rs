@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{EvalContext, Function, ValidationScope, python};
+use super::{EvalContext, Function, python};
 use crate::template::error::TemplateError;
 use crate::template::version::TemplateVersion;
 
@@ -18,11 +18,6 @@ const REPLACE_EXAMPLE: &str = "\"map_replace\" : [ { \"key1\": \"val1\" }, {\"ke
 impl Function for MapMerge {
     fn name(&self) -> &'static str {
         "map_merge"
-    }
-
-    fn validate(&self, _: &Value, _: &dyn ValidationScope, _: &str) -> Result<(), TemplateError> {
-        // Heat checks the arguments only when resolving.
-        Ok(())
     }
 
     fn evaluate(
@@ -82,11 +77,6 @@ fn as_key(value: &Value) -> Result<String, String> {
 impl Function for MapReplace {
     fn name(&self) -> &'static str {
         "map_replace"
-    }
-
-    fn validate(&self, _: &Value, _: &dyn ValidationScope, _: &str) -> Result<(), TemplateError> {
-        // Heat checks the arguments only when resolving.
-        Ok(())
     }
 
     fn evaluate(

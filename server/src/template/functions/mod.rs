@@ -112,12 +112,16 @@ pub trait Function: Sync {
     fn name(&self) -> &'static str;
     /// Checks the arguments' shape and references, before anything is resolved; arguments
     /// that are calls ([`is_call`]) can only be checked by [`Function::evaluate`].
+    ///
+    /// By default nothing is checked before resolving, as Heat does for most functions.
     fn validate(
         &self,
-        args: &Value,
-        scope: &dyn ValidationScope,
-        path: &str,
-    ) -> Result<(), TemplateError>;
+        _args: &Value,
+        _scope: &dyn ValidationScope,
+        _path: &str,
+    ) -> Result<(), TemplateError> {
+        Ok(())
+    }
     /// Resources this call depends on (besides those of nested calls in its arguments).
     fn dependencies(&self, _args: &Value, _out: &mut Vec<String>) {}
     /// Evaluates the call; `args` have already been resolved.
