@@ -4,6 +4,10 @@
 use crate::engine::services::Services;
 use crate::store::{EventRow, ResourceRow, StoreError, now_timestamp};
 
+/// Events kept per stack (Heat's `max_events_per_stack`); older ones are purged when a
+/// stack action ends.
+pub const MAX_EVENTS_PER_STACK: i64 = 1000;
+
 /// The resource type recorded on stack-level events.
 pub const STACK_EVENT_TYPE: &str = "OS::Heat::Stack";
 
@@ -117,5 +121,12 @@ pub async fn stack_state(
     services
         .store
         .set_stack_state_logged(stack_id, action, status, reason, e)
-        .await
+        .await?;
+    if status != "IN_PROGRESS" {
+        services
+            .store
+            .purge_events(stack_id, MAX_EVENTS_PER_STACK)
+            .await?;
+    }
+    Ok(())
 }

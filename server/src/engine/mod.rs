@@ -177,6 +177,7 @@ impl Engine {
             created_at: now_timestamp(),
             updated_at: None,
             deleted_at: None,
+            ..Default::default()
         };
         store.insert_stack(&stack).await?;
         for (rname, def) in &prepared.template.resources {

@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use super::{Store, StoreError, sql};
 
 /// A stored event.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct EventRow {
     /// UUID.
     pub id: String,
@@ -105,5 +105,19 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(from_row).collect()
+    }
+
+    /// Deletes a stack's events but the newest `keep` (Heat's `max_events_per_stack`),
+    /// oldest first. Returns how many were deleted.
+    pub async fn purge_events(&self, stack_id: &str, keep: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM events WHERE stack_id = $1 AND seq < (SELECT seq FROM events WHERE stack_id = $2 ORDER BY seq DESC LIMIT 1 OFFSET $3)",
+        )
+        .bind(stack_id)
+        .bind(stack_id)
+        .bind(keep - 1)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 }

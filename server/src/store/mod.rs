@@ -4,6 +4,7 @@
 //! `$N` placeholders everywhere, JSON stored as TEXT, timestamps as `YYYY-MM-DDTHH:MM:SSZ` TEXT.
 //! Each table group has its own file.
 
+mod blobs;
 mod events;
 mod metadata;
 mod resources;
@@ -44,6 +45,7 @@ pub enum StoreError {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    blobs: blobs::BlobCache,
 }
 
 /// Now, as stored and shown: `YYYY-MM-DDTHH:MM:SSZ`.
@@ -78,7 +80,10 @@ impl Store {
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            blobs: blobs::BlobCache::default(),
+        })
     }
 
     /// The SQLite URL for a database file inside `data_dir`.

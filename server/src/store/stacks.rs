@@ -4,10 +4,10 @@ use serde_json::{Map, Value};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Store, StoreError, json_column, now_timestamp, object_column, sql};
+use super::{Store, StoreError, now_timestamp, object_column, sql};
 
 /// A stored stack.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StackRow {
     /// UUID.
     pub id: String,
@@ -39,8 +39,24 @@ pub struct StackRow {
     pub updated_at: Option<String>,
     /// Deletion time, once deleted.
     pub deleted_at: Option<String>,
+    /// The stack owning this nested stack (`None` for a top-level stack).
+    pub owner_id: Option<String>,
+    /// The owner's resource that this nested stack implements.
+    pub owner_resource: Option<String>,
+    /// The top-level stack of the tree (`None` for a top-level stack: itself).
+    pub root_id: Option<String>,
+    /// Levels below the root (0 for a top-level stack).
+    pub nested_depth: i64,
 }
 
+impl StackRow {
+    /// The id of the tree's top-level stack.
+    pub fn root(&self) -> &str {
+        self.root_id.as_deref().unwrap_or(&self.id)
+    }
+}
+
+/// A stack row with its documents still as stored (inline JSON or a blob reference).
 fn from_row(row: &AnyRow) -> Result<StackRow, StoreError> {
     Ok(StackRow {
         id: row.try_get("id")?,
@@ -49,25 +65,53 @@ fn from_row(row: &AnyRow) -> Result<StackRow, StoreError> {
         action: row.try_get("action")?,
         status: row.try_get("status")?,
         status_reason: row.try_get("status_reason")?,
-        template: json_column(row, "template")?,
-        environment: json_column(row, "environment")?,
-        files: json_column(row, "files")?,
+        template: Value::String(row.try_get("template")?),
+        environment: Value::String(row.try_get("environment")?),
+        files: Value::String(row.try_get("files")?),
         parameters: object_column(row, "parameters")?,
         disable_rollback: row.try_get::<i64, _>("disable_rollback")? != 0,
         timeout_mins: row.try_get("timeout_mins")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         deleted_at: row.try_get("deleted_at")?,
+        owner_id: row.try_get("owner_id")?,
+        owner_resource: row.try_get("owner_resource")?,
+        root_id: row.try_get("root_id")?,
+        nested_depth: row.try_get("nested_depth")?,
     })
 }
 
-const COLUMNS: &str = "id, project, name, action, status, status_reason, template, environment, files, parameters, disable_rollback, timeout_mins, created_at, updated_at, deleted_at";
+const COLUMNS: &str = "id, project, name, action, status, status_reason, template, environment, files, parameters, disable_rollback, timeout_mins, created_at, updated_at, deleted_at, owner_id, owner_resource, root_id, nested_depth";
 
 impl Store {
+    /// Resolves a stack's stored documents (blob references) to their JSON.
+    async fn hydrate(&self, mut s: StackRow) -> Result<StackRow, StoreError> {
+        for (column, doc) in [
+            ("template", &mut s.template),
+            ("environment", &mut s.environment),
+            ("files", &mut s.files),
+        ] {
+            let Value::String(text) = doc else { continue };
+            *doc = self.document(column, text).await?;
+        }
+        Ok(s)
+    }
+
+    async fn hydrate_all(&self, rows: Vec<AnyRow>) -> Result<Vec<StackRow>, StoreError> {
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(self.hydrate(from_row(row)?).await?);
+        }
+        Ok(out)
+    }
+
     /// Inserts a new stack.
     pub async fn insert_stack(&self, s: &StackRow) -> Result<(), StoreError> {
+        let template = self.put_blob(&s.template).await?;
+        let environment = self.put_blob(&s.environment).await?;
+        let files = self.put_blob(&s.files).await?;
         sqlx::query(sql(format!(
-            "INSERT INTO stacks ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            "INSERT INTO stacks ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
         )))
         .bind(&s.id)
         .bind(&s.project)
@@ -75,15 +119,19 @@ impl Store {
         .bind(&s.action)
         .bind(&s.status)
         .bind(&s.status_reason)
-        .bind(s.template.to_string())
-        .bind(s.environment.to_string())
-        .bind(s.files.to_string())
+        .bind(template)
+        .bind(environment)
+        .bind(files)
         .bind(Value::Object(s.parameters.clone()).to_string())
         .bind(i64::from(s.disable_rollback))
         .bind(s.timeout_mins)
         .bind(&s.created_at)
         .bind(&s.updated_at)
         .bind(&s.deleted_at)
+        .bind(&s.owner_id)
+        .bind(&s.owner_resource)
+        .bind(&s.root_id)
+        .bind(s.nested_depth)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -95,7 +143,10 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(from_row).transpose()
+        match row {
+            Some(row) => Ok(Some(self.hydrate(from_row(&row)?).await?)),
+            None => Ok(None),
+        }
     }
 
     /// The live (not deleted) stack of `project` named `name`.
@@ -111,28 +162,32 @@ impl Store {
         .bind(name)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(from_row).transpose()
+        match row {
+            Some(row) => Ok(Some(self.hydrate(from_row(&row)?).await?)),
+            None => Ok(None),
+        }
     }
 
     /// Live stacks of a project, newest first.
     pub async fn list_stacks(&self, project: &str) -> Result<Vec<StackRow>, StoreError> {
         let rows = sqlx::query(sql(format!(
-            "SELECT {COLUMNS} FROM stacks WHERE project = $1 AND deleted_at IS NULL ORDER BY created_at DESC"
+            "SELECT {COLUMNS} FROM stacks WHERE project = $1 AND deleted_at IS NULL AND owner_id IS NULL ORDER BY created_at DESC"
         )))
         .bind(project)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(from_row).collect()
+        self.hydrate_all(rows).await
     }
 
-    /// Live stacks whose action is in progress (to resume after a restart).
+    /// Live top-level stacks whose action is in progress (to resume after a restart;
+    /// nested stacks are resumed by their owner's resource).
     pub async fn stacks_in_progress(&self) -> Result<Vec<StackRow>, StoreError> {
         let rows = sqlx::query(sql(format!(
-            "SELECT {COLUMNS} FROM stacks WHERE status = 'IN_PROGRESS' AND deleted_at IS NULL ORDER BY created_at"
+            "SELECT {COLUMNS} FROM stacks WHERE status = 'IN_PROGRESS' AND deleted_at IS NULL AND owner_id IS NULL ORDER BY created_at"
         )))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(from_row).collect()
+        self.hydrate_all(rows).await
     }
 
     /// Sets the stack's action, status and reason.
@@ -191,12 +246,15 @@ impl Store {
 
     /// Stores a new template, environment, files and parameters for an update.
     pub async fn set_stack_definition(&self, s: &StackRow) -> Result<(), StoreError> {
+        let template = self.put_blob(&s.template).await?;
+        let environment = self.put_blob(&s.environment).await?;
+        let files = self.put_blob(&s.files).await?;
         sqlx::query(
             "UPDATE stacks SET template = $1, environment = $2, files = $3, parameters = $4, timeout_mins = $5, disable_rollback = $6 WHERE id = $7",
         )
-        .bind(s.template.to_string())
-        .bind(s.environment.to_string())
-        .bind(s.files.to_string())
+        .bind(template)
+        .bind(environment)
+        .bind(files)
         .bind(Value::Object(s.parameters.clone()).to_string())
         .bind(s.timeout_mins)
         .bind(i64::from(s.disable_rollback))
@@ -204,5 +262,35 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Live stacks nested directly in `owner_id`.
+    pub async fn nested_stacks(&self, owner_id: &str) -> Result<Vec<StackRow>, StoreError> {
+        let rows = sqlx::query(sql(format!(
+            "SELECT {COLUMNS} FROM stacks WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY created_at"
+        )))
+        .bind(owner_id)
+        .fetch_all(&self.pool)
+        .await?;
+        self.hydrate_all(rows).await
+    }
+
+    /// Adds `delta` to the resource count of the tree rooted at `root_id` and returns the
+    /// new total (one statement, so concurrent nested creates cannot both slip under a limit).
+    pub async fn add_resource_total(&self, root_id: &str, delta: i64) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE stacks SET resource_total = resource_total + $1 WHERE id = $2")
+            .bind(delta)
+            .bind(root_id)
+            .execute(&mut *tx)
+            .await?;
+        let total: i64 = sqlx::query_scalar("SELECT resource_total FROM stacks WHERE id = $1")
+            .bind(root_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(total)
     }
 }

@@ -22,6 +22,7 @@ async fn exercise(store: &Store) {
         created_at: now_timestamp(),
         updated_at: None,
         deleted_at: None,
+        ..Default::default()
     };
     store.insert_stack(&stack).await.unwrap();
     assert_eq!(
@@ -115,8 +116,63 @@ async fn exercise(store: &Store) {
     let deleted = store.stack(&stack.id).await.unwrap().unwrap();
     assert!(deleted.deleted_at.is_some());
     assert!(store.stack_by_name("p", "s1").await.unwrap().is_none());
+    exercise_nesting_and_blobs(store, &stack).await;
     assert_eq!(store.setting_or_insert("k", "v1").await.unwrap(), "v1");
     assert_eq!(store.setting_or_insert("k", "v2").await.unwrap(), "v1");
+}
+
+/// Content-addressed documents, nested stacks, the tree's resource counter, event purging.
+async fn exercise_nesting_and_blobs(store: &Store, parent: &StackRow) {
+    let blobs_before = store.blob_count().await.unwrap();
+    let child = StackRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: "s1-group-abc".into(),
+        owner_id: Some(parent.id.clone()),
+        owner_resource: Some("group".into()),
+        root_id: Some(parent.id.clone()),
+        nested_depth: 1,
+        ..parent.clone()
+    };
+    store.insert_stack(&child).await.unwrap();
+    // Same template, environment and files: nothing new stored.
+    assert_eq!(store.blob_count().await.unwrap(), blobs_before);
+    let nested = store.nested_stacks(&parent.id).await.unwrap();
+    assert_eq!(nested.len(), 1);
+    assert_eq!(nested[0].template, parent.template);
+    assert_eq!(nested[0].root(), parent.id);
+    assert_eq!(nested[0].owner_resource.as_deref(), Some("group"));
+    // Nested stacks are not listed with the project's stacks.
+    assert!(
+        store
+            .list_stacks("p")
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| s.id != child.id)
+    );
+    assert_eq!(store.add_resource_total(&parent.id, 5).await.unwrap(), 5);
+    assert_eq!(store.add_resource_total(&parent.id, -2).await.unwrap(), 3);
+
+    for i in 0..5 {
+        store
+            .add_event(EventRow {
+                stack_id: child.id.clone(),
+                resource_name: format!("r{i}"),
+                ..EventRow::default()
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.purge_events(&child.id, 3).await.unwrap(), 2);
+    let left: Vec<String> = store
+        .stack_events(&child.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.resource_name)
+        .collect();
+    assert_eq!(left, ["r2", "r3", "r4"]);
+    assert_eq!(store.purge_events(&child.id, 3).await.unwrap(), 0);
 }
 
 #[tokio::test]

@@ -44,6 +44,7 @@ impl Harness {
                 created_at: now_timestamp(),
                 updated_at: None,
                 deleted_at: None,
+                ..Default::default()
             })
             .await
             .unwrap();
