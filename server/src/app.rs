@@ -25,6 +25,8 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// The admin token for the native API.
     pub admin_token: String,
+    /// Limits on stack trees.
+    pub limits: crate::engine::services::Limits,
 }
 
 /// Why a server could not start.
@@ -81,6 +83,7 @@ pub async fn start(
         temp_urls: TempUrls::new(&base_url, key.into_bytes()),
         notifier: Notifier::default(),
         registry: Registry::builtin(),
+        limits: config.limits,
     });
     let engine = Engine::new(services);
     match engine.resume_interrupted().await {

@@ -46,19 +46,78 @@ pub struct Server {
     /// The admin token it was started with.
     pub token: String,
     data: tempfile::TempDir,
+    database: Database,
+    extra: Vec<String>,
 }
 
-async fn spawn_server(data: &Path, bind: &str, token: &str) -> anyhow::Result<(Child, String)> {
-    let mut child = Command::new(binary("updraft"))
-        .args([
-            "server",
-            "--bind",
-            bind,
-            "--admin-token",
-            token,
-            "--data-dir",
-        ])
-        .arg(data)
+/// Which database a test server uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: SQLite in the server's data directory.
+    Sqlite,
+    /// A fresh, uniquely named PostgreSQL database on the local server, dropped afterwards.
+    Postgres,
+}
+
+/// The database behind a test server.
+enum Database {
+    Sqlite,
+    Postgres { name: String, url: String },
+}
+
+/// The PostgreSQL server tests use (`UPDRAFT_TEST_POSTGRES`, default the local one).
+fn postgres_admin_url() -> String {
+    std::env::var("UPDRAFT_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn psql(sql: &str) -> anyhow::Result<()> {
+    let out = std::process::Command::new("psql")
+        .args([&postgres_admin_url(), "-v", "ON_ERROR_STOP=1", "-qc", sql])
+        .output()
+        .context("cannot run psql")?;
+    if !out.status.success() {
+        bail!("psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(())
+}
+
+/// Whether PostgreSQL tests can run: always when `CI=true` (a missing server is then a
+/// failure), otherwise only when the server answers.
+pub fn postgres_available() -> bool {
+    std::env::var("CI").as_deref() == Ok("true") || psql("SELECT 1").is_ok()
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Database::Postgres { name, .. } = self {
+            let _ = psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+async fn spawn_server(
+    data: &Path,
+    database: &Database,
+    extra: &[String],
+    bind: &str,
+    token: &str,
+) -> anyhow::Result<(Child, String)> {
+    let mut cmd = Command::new(binary("updraft"));
+    cmd.args([
+        "server",
+        "--bind",
+        bind,
+        "--admin-token",
+        token,
+        "--data-dir",
+    ])
+    .arg(data)
+    .args(extra);
+    if let Database::Postgres { url, .. } = database {
+        cmd.args(["--database-url", url]);
+    }
+    let mut child = cmd
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -85,14 +144,43 @@ async fn spawn_server(data: &Path, bind: &str, token: &str) -> anyhow::Result<(C
 impl Server {
     /// Starts a server on an ephemeral port and waits until it listens.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(Backend::Sqlite, &[]).await
+    }
+
+    /// Starts a server on `backend` with extra `updraft server` flags.
+    pub async fn start_with(backend: Backend, extra: &[&str]) -> anyhow::Result<Self> {
         let data = tempfile::tempdir()?;
         let token = format!("test-token-{}", std::process::id());
-        let (child, base) = spawn_server(data.path(), "127.0.0.1:0", &token).await?;
+        let database = match backend {
+            Backend::Sqlite => Database::Sqlite,
+            Backend::Postgres => {
+                static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+                let name = format!(
+                    "updraft_e2e_{}_{}_{}",
+                    std::process::id(),
+                    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.subsec_nanos())
+                        .unwrap_or(0)
+                );
+                psql(&format!("CREATE DATABASE {name}"))?;
+                let admin = postgres_admin_url();
+                let prefix = admin.rsplit_once('/').map(|(p, _)| p).unwrap_or(&admin);
+                let url = format!("{prefix}/{name}");
+                Database::Postgres { name, url }
+            }
+        };
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let (child, base) =
+            spawn_server(data.path(), &database, &extra, "127.0.0.1:0", &token).await?;
         Ok(Server {
             child,
             base,
             token,
             data,
+            database,
+            extra,
         })
     }
 
@@ -101,7 +189,14 @@ impl Server {
     pub async fn crash_and_restart(&mut self) -> anyhow::Result<()> {
         self.child.kill().await?;
         let bind = self.base.trim_start_matches("http://").to_string();
-        let (child, base) = spawn_server(self.data.path(), &bind, &self.token).await?;
+        let (child, base) = spawn_server(
+            self.data.path(),
+            &self.database,
+            &self.extra,
+            &bind,
+            &self.token,
+        )
+        .await?;
         self.child = child;
         self.base = base;
         Ok(())
@@ -189,6 +284,27 @@ impl Api {
         }
         let id = body["stack"]["id"].as_str().context("stack id")?;
         Ok(format!("/stacks/{name}/{id}"))
+    }
+
+    /// Replaces the stack's template and parameters (PUT) and waits for the update to end;
+    /// returns the stack body.
+    pub async fn update_stack(
+        &self,
+        path: &str,
+        template: &str,
+        parameters: Value,
+    ) -> anyhow::Result<Value> {
+        let (status, body) = self
+            .call(
+                reqwest::Method::PUT,
+                path,
+                Some(json!({"template": template, "parameters": parameters})),
+            )
+            .await?;
+        if status != reqwest::StatusCode::ACCEPTED {
+            bail!("update {path}: {status}: {body}");
+        }
+        self.wait_stack(path, Duration::from_secs(120)).await
     }
 
     /// Waits until the stack is no longer `*_IN_PROGRESS`; returns the stack body.

@@ -25,6 +25,7 @@ async fn app() -> (Router, tempfile::TempDir) {
         temp_urls: TempUrls::new("http://127.0.0.1:9", b"key".to_vec()),
         notifier: Notifier::default(),
         registry: Registry::builtin(),
+        limits: Default::default(),
     });
     let state = ApiState {
         engine: Engine::new(services),

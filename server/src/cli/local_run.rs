@@ -152,6 +152,7 @@ impl LocalRun {
                 database_url: Store::sqlite_url(work.path()),
                 public_url: None,
                 admin_token: token.clone(),
+                limits: Default::default(),
             },
             shutdown.clone(),
         )

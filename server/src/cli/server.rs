@@ -8,6 +8,7 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use updraft_server::app::{ServerConfig, start};
 use updraft_server::auth::admin_token;
+use updraft_server::engine::services::Limits;
 use updraft_server::store::Store;
 
 /// Options of `updraft server`.
@@ -28,6 +29,13 @@ pub struct ServerArgs {
     /// Admin token for the native API; generated and printed once when not given.
     #[arg(long, env = "UPDRAFT_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// Resources allowed in a stack and everything nested in it (Heat's
+    /// `max_resources_per_stack`); -1 for no limit.
+    #[arg(long, default_value_t = 1000, allow_negative_numbers = true)]
+    max_resources_per_stack: i64,
+    /// Deepest nesting of stacks (Heat's `max_nested_stack_depth`).
+    #[arg(long, default_value_t = 5)]
+    max_nested_stack_depth: i64,
 }
 
 /// Runs the server until SIGINT/SIGTERM.
@@ -56,6 +64,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
             database_url,
             public_url: args.public_url,
             admin_token,
+            limits: Limits {
+                max_nested_depth: args.max_nested_stack_depth,
+                max_resources_per_stack: args.max_resources_per_stack,
+            },
         },
         shutdown.clone(),
     )

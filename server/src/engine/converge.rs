@@ -141,8 +141,12 @@ async fn converge_one(
             def.resource_type
         )
     })?;
-    let snapshot = view.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let props = resolve_properties(rtype.as_ref(), def, &plan.template, &snapshot);
+    // Resolved under the lock rather than on a copy: copying the view for every resource
+    // made wide stacks quadratic.
+    let props = {
+        let guard = view.lock().unwrap_or_else(|p| p.into_inner());
+        resolve_properties(rtype.as_ref(), def, &plan.template, &guard)
+    };
 
     // The server stopped while this resource was mid-action: resume that action with the
     // stored row (its recorded physical id and intent) instead of starting over.

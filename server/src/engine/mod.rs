@@ -7,6 +7,8 @@
 pub mod converge;
 pub mod events;
 pub mod graph;
+pub(crate) mod lifecycle;
+pub mod nested;
 pub mod notifier;
 pub mod scheduler;
 pub mod server_metadata;
@@ -16,18 +18,15 @@ pub mod validate;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use tokio::task::AbortHandle;
 
-use crate::resources::{ResourceContext, ResourceError, StackIdentity};
+use crate::resources::{ResourceContext, ResourceError};
 use crate::store::{StackRow, StoreError, now_timestamp};
-use crate::template::functions;
-use crate::template::{Template, TemplateError, TemplateErrors, environment, parameters};
-use converge::{Plan, converge, delete_physical};
+use crate::template::{TemplateError, TemplateErrors, parameters};
+use lifecycle::{Prepared, identity, stored_definition};
 use services::Services;
-use stack_view::StackView;
 
 /// Why an engine call was refused.
 #[derive(Debug, thiserror::Error)]
@@ -79,13 +78,6 @@ pub struct Engine {
     running: Arc<Mutex<HashMap<String, AbortHandle>>>,
 }
 
-/// A validated template with its resolved parameters.
-struct Prepared {
-    template: Template,
-    params: Map<String, Value>,
-    environment: Value,
-}
-
 fn prepare(services: &Services, request: &StackRequest) -> Result<Prepared, EngineError> {
     let checked = validate::check_stack(&services.registry, request, validate::Values::Required)?;
     Ok(Prepared {
@@ -93,30 +85,6 @@ fn prepare(services: &Services, request: &StackRequest) -> Result<Prepared, Engi
         params: checked.params,
         environment: checked.environment.stored,
     })
-}
-
-fn identity(stack: &StackRow) -> StackIdentity {
-    StackIdentity {
-        id: stack.id.clone(),
-        name: stack.name.clone(),
-        project: stack.project.clone(),
-    }
-}
-
-/// The template and resolved parameters of a stored stack.
-fn stored_definition(stack: &StackRow) -> Result<(Template, Map<String, Value>), TemplateError> {
-    let mut template = Template::parse(&stack.template)?;
-    let env = environment::parse(&stack.environment)?;
-    if let Some(e) = template.apply_registry(&env.registry).into_iter().next() {
-        return Err(e);
-    }
-    let mut supplied = env.parameters.clone();
-    supplied.extend(stack.parameters.clone());
-    let params =
-        parameters::stored_values(&template.parameters, &supplied, &env.parameter_defaults);
-    let view = StackView::new(identity(stack), params.clone(), &template, &[]);
-    let template = template.apply_conditions(&view)?;
-    Ok((template, params))
 }
 
 impl Engine {
@@ -154,6 +122,7 @@ impl Engine {
             ));
         }
         let prepared = prepare(&self.services, &request)?;
+        self.check_resource_limit(prepared.template.resources.len())?;
         let store = &self.services.store;
         if store.stack_by_name(project, name).await?.is_some() {
             return Err(EngineError::Conflict(
@@ -179,38 +148,26 @@ impl Engine {
             deleted_at: None,
             ..Default::default()
         };
-        store.insert_stack(&stack).await?;
-        for (rname, def) in &prepared.template.resources {
-            store
-                .put_resource(&crate::store::ResourceRow {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    stack_id: stack.id.clone(),
-                    name: rname.clone(),
-                    resource_type: def.resource_type.clone(),
-                    action: "INIT".into(),
-                    status: "COMPLETE".into(),
-                    status_reason: String::new(),
-                    physical_id: String::new(),
-                    reference_id: None,
-                    properties: Value::Object(Map::new()),
-                    attributes: Map::new(),
-                    data: Map::new(),
-                    created_at: now_timestamp(),
-                    updated_at: None,
-                })
-                .await?;
-        }
-        events::stack_state(
-            &self.services,
-            &stack.id,
-            name,
-            "CREATE",
-            "IN_PROGRESS",
-            "Stack CREATE started",
-        )
-        .await?;
+        lifecycle::insert_new_stack(&self.services, &stack, &prepared.template).await?;
+        self.services
+            .store
+            .add_resource_total(&stack.id, prepared.template.resources.len() as i64)
+            .await?;
         self.spawn_converge(&stack, "CREATE", prepared);
         Ok(stack)
+    }
+
+    /// Heat's `max_resources_per_stack` for a stack's own resources (nested stacks add to
+    /// the tree's count as they are created).
+    fn check_resource_limit(&self, count: usize) -> Result<(), EngineError> {
+        let max = self.services.limits.max_resources_per_stack;
+        if max >= 0 && count as i64 > max {
+            return Err(EngineError::BadRequest(
+                "RequestLimitExceeded",
+                "Request limit exceeded: Maximum resources per stack exceeded.".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Replaces the stack's template and parameters (PUT) and converges to them.
@@ -229,6 +186,7 @@ impl Engine {
             ));
         }
         let prepared = prepare(&self.services, &request)?;
+        self.check_resource_limit(prepared.template.resources.len())?;
         // Heat compares with the values the stack has now; a stack whose stored definition
         // no longer resolves has nothing to compare with.
         if let Ok((_, old_values)) = stored_definition(stack) {
@@ -242,6 +200,11 @@ impl Engine {
         updated.timeout_mins = request.timeout_mins.or(stack.timeout_mins);
         updated.disable_rollback = request.disable_rollback;
         self.services.store.set_stack_definition(&updated).await?;
+        let before = self.services.store.stack_resources(&stack.id).await?.len() as i64;
+        self.services
+            .store
+            .add_resource_total(&stack.id, prepared.template.resources.len() as i64 - before)
+            .await?;
         events::stack_state(
             &self.services,
             &stack.id,
@@ -256,39 +219,10 @@ impl Engine {
     }
 
     fn spawn_converge(&self, stack: &StackRow, action: &'static str, prepared: Prepared) {
-        let plan = Plan {
-            services: self.services.clone(),
-            stack: identity(stack),
-            action,
-            template: Arc::new(prepared.template),
-            params: prepared.params,
-            files: stack.files.clone(),
-        };
-        let timeout = stack
-            .timeout_mins
-            .filter(|m| *m > 0)
-            .map(|m| Duration::from_secs(m as u64 * 60));
         let services = self.services.clone();
-        let stack_id = stack.id.clone();
-        let stack_name = stack.name.clone();
-        self.spawn(&stack.id, async move {
-            let result = match timeout {
-                Some(t) => tokio::time::timeout(t, converge(plan))
-                    .await
-                    .unwrap_or_else(|_| Err("Timed out".into())),
-                None => converge(plan).await,
-            };
-            let (status, reason) = match result {
-                Ok(()) => ("COMPLETE", format!("Stack {action} completed successfully")),
-                Err(reason) => ("FAILED", reason),
-            };
-            if let Err(e) =
-                events::stack_state(&services, &stack_id, &stack_name, action, status, &reason)
-                    .await
-            {
-                tracing::error!(stack_id, error = %e, "could not record the stack's final state");
-            }
-            tracing::info!(stack = %stack_name, action, status, "stack action finished");
+        let stack = stack.clone();
+        self.spawn(&stack.id.clone(), async move {
+            let _ = lifecycle::run_action(services, &stack, action, prepared).await;
         });
     }
 
@@ -326,13 +260,7 @@ impl Engine {
         let services = self.services.clone();
         let stack = stack.clone();
         self.spawn(&stack.id.clone(), async move {
-            let (status, reason) = match delete_all(&services, &stack).await {
-                Ok(()) => ("COMPLETE", "Stack DELETE completed successfully".to_string()),
-                Err(reason) => ("FAILED", reason),
-            };
-            if let Err(e) = events::stack_state(&services, &stack.id, &stack.name, "DELETE", status, &reason).await {
-                tracing::error!(stack_id = %stack.id, error = %e, "could not record the stack's final state");
-            }
+            let _ = lifecycle::delete_stack(&services, &stack).await;
         });
     }
 
@@ -475,27 +403,7 @@ impl Engine {
     /// The stack's outputs, resolved from persisted attributes; errors are reported per
     /// output (`output_error`) without failing the whole show.
     pub async fn outputs(&self, stack: &StackRow) -> Result<Vec<Value>, EngineError> {
-        let (template, params) = match stored_definition(stack) {
-            Ok(d) => d,
-            Err(e) => return Err(e.into()),
-        };
-        let rows = self.services.store.stack_resources(&stack.id).await?;
-        let view =
-            StackView::new(identity(stack), params, &template, &rows).with_files(&stack.files);
-        Ok(template
-            .outputs
-            .iter()
-            .map(|(key, def)| {
-                let path = format!("outputs.{key}.value");
-                match functions::resolve(&def.value, template.version, &view, &path) {
-                    Ok(value) => json!({"output_key": key, "description": def.description, "output_value": value}),
-                    Err(e) => json!({
-                        "output_key": key, "description": def.description,
-                        "output_value": null, "output_error": e.to_string(),
-                    }),
-                }
-            })
-            .collect())
+        lifecycle::stack_outputs(&self.services, stack).await
     }
 
     /// The stack's parameters as Heat shows them (stringified, hidden ones masked).
@@ -513,70 +421,4 @@ impl Engine {
         }
         out
     }
-}
-
-/// Deletes every resource, dependents before what they depend on.
-async fn delete_all(services: &Arc<Services>, stack: &StackRow) -> Result<(), String> {
-    let rows = services
-        .store
-        .stack_resources(&stack.id)
-        .await
-        .map_err(|e| e.to_string())?;
-    let template = Template::parse(&stack.template).ok();
-    let deps = template
-        .as_ref()
-        .map(graph::dependencies)
-        .unwrap_or_default();
-    // `deletion_policy: Retain` keeps the physical resource; the stack only forgets it.
-    let retained: std::collections::HashSet<String> = template
-        .iter()
-        .flat_map(|t| t.resources.iter())
-        .filter(|(_, d)| d.deletion_policy() == crate::template::DeletionPolicy::Retain)
-        .map(|(n, _)| n.clone())
-        .collect();
-    let waits_for = graph::dependents(&deps);
-    let nodes: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
-    let by_name: HashMap<String, crate::store::ResourceRow> =
-        rows.into_iter().map(|r| (r.name.clone(), r)).collect();
-    let ident = identity(stack);
-    scheduler::run_graph(&nodes, &waits_for, 16, |name| {
-        let services = services.clone();
-        let ident = ident.clone();
-        let row = by_name.get(&name).cloned();
-        let retain = retained.contains(&name);
-        async move {
-            match row {
-                Some(row) if retain && !(row.action == "DELETE" && row.status == "COMPLETE") => {
-                    events::resource_state(
-                        &services,
-                        &ident.id,
-                        &row.name,
-                        &row.resource_type,
-                        &row.physical_id,
-                        "DELETE",
-                        "COMPLETE",
-                        "state changed",
-                    )
-                    .await
-                    .map_err(|e| e.to_string())
-                }
-                Some(row) if !(row.action == "DELETE" && row.status == "COMPLETE") => {
-                    let result = delete_physical(&services, &ident, &row, false).await;
-                    let (status, reason) = match &result {
-                        Ok(()) => ("COMPLETE", "state changed".to_string()),
-                        Err(reason) => ("FAILED", reason.clone()),
-                    };
-                    services
-                        .store
-                        .set_resource_state(&ident.id, &row.name, "DELETE", status, &reason)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    result
-                }
-                _ => Ok(()),
-            }
-        }
-    })
-    .await
-    .map_err(|f| f.reason)
 }

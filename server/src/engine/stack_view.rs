@@ -1,15 +1,17 @@
 //! A stack as function evaluation sees it: parameters and the persisted state of resources.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use crate::resources::StackIdentity;
+use crate::resources::heat::group_members::{self, GroupMember};
 use crate::store::ResourceRow;
 use crate::template::Template;
 use crate::template::TemplateError;
 use crate::template::conditions::ConditionEvaluator;
-use crate::template::functions::EvalContext;
+use crate::template::functions::{self, EvalContext};
 use crate::template::version::TemplateVersion;
 
 /// What evaluation knows of one resource.
@@ -22,6 +24,8 @@ pub struct ResourceState {
     /// Whether attributes can be read: any action but INIT and DELETE, whatever its status,
     /// as in Heat (a failed deployment still shows its `deploy_stderr`).
     pub ready: bool,
+    /// A group's members (ResourceGroup, ResourceChain, …), answering group attributes.
+    pub members: Option<Arc<Vec<GroupMember>>>,
 }
 
 impl ResourceState {
@@ -36,6 +40,7 @@ impl ResourceState {
             reference,
             attributes: row.attributes.clone(),
             ready: row.action != "INIT" && row.action != "DELETE",
+            members: group_members::recorded(&row.data).map(Arc::new),
         }
     }
 }
@@ -123,8 +128,17 @@ impl EvalContext for StackView {
         self.resources.get(name).map(|r| r.reference.clone())
     }
     fn resource_attribute(&self, name: &str, attribute: &str) -> Value {
+        self.resource_attribute_at(name, attribute, &[])
+    }
+    fn resource_attribute_at(&self, name: &str, attribute: &str, path: &[Value]) -> Value {
         match self.resources.get(name) {
-            Some(r) if r.ready => r.attributes.get(attribute).cloned().unwrap_or(Value::Null),
+            Some(r) if r.ready => match &r.members {
+                Some(members) => group_members::attribute(members, &r.attributes, attribute, path),
+                None => functions::select_attribute(
+                    r.attributes.get(attribute).unwrap_or(&Value::Null),
+                    path,
+                ),
+            },
             _ => Value::Null,
         }
     }
@@ -151,7 +165,6 @@ impl EvalContext for StackView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::template::functions;
     use serde_json::json;
 
     #[test]

@@ -243,6 +243,7 @@ impl Registry {
             Arc::new(heat::software_config::SoftwareConfig),
             Arc::new(heat::software_deployment::SoftwareDeployment),
             Arc::new(heat::deployed_server::DeployedServer),
+            Arc::new(heat::resource_group::ResourceGroup),
         ];
         Registry {
             types: list.into_iter().map(|t| (t.type_name(), t)).collect(),

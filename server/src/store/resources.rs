@@ -105,6 +105,34 @@ impl Store {
         Ok(())
     }
 
+    /// Inserts new rows in one transaction (a new stack's `INIT` resources).
+    pub async fn insert_resources(&self, rows: &[ResourceRow]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for r in rows {
+            sqlx::query(sql(format!(
+                "INSERT INTO resources ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            )))
+            .bind(&r.id)
+            .bind(&r.stack_id)
+            .bind(&r.name)
+            .bind(&r.resource_type)
+            .bind(&r.action)
+            .bind(&r.status)
+            .bind(&r.status_reason)
+            .bind(&r.physical_id)
+            .bind(&r.reference_id)
+            .bind(r.properties.to_string())
+            .bind(Value::Object(r.attributes.clone()).to_string())
+            .bind(Value::Object(r.data.clone()).to_string())
+            .bind(&r.created_at)
+            .bind(&r.updated_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Sets a resource's action, status and reason.
     pub async fn set_resource_state(
         &self,

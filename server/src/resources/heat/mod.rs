@@ -2,8 +2,10 @@
 
 pub mod delay;
 pub mod deployed_server;
+pub mod group_members;
 pub mod none;
 pub mod random_string;
+pub mod resource_group;
 pub mod software_config;
 pub mod software_deployment;
 pub mod test_resource;

@@ -54,6 +54,7 @@ impl Harness {
                 temp_urls: TempUrls::new("http://127.0.0.1:9", b"key".to_vec()),
                 notifier: Notifier::default(),
                 registry: Registry::builtin(),
+                limits: Default::default(),
             },
             stack,
             _dir: dir,

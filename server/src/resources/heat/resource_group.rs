@@ -1,0 +1,249 @@
+//! `OS::Heat::ResourceGroup`: `count` copies of `resource_def` in a nested stack, members
+//! named `"0"`, `"1"`, … minus the names that `removal_policies` took out (never reused).
+
+use async_trait::async_trait;
+use serde_json::{Map, Value, json};
+
+use super::group_members::{self, GroupMember, MEMBERS_KEY};
+use crate::engine::nested::{self, NestedDefinition};
+use crate::resources::properties::{PropType, PropertySchema};
+use crate::resources::{ResourceContext, ResourceError, ResourceOutcome, ResourceType, UpdateKind};
+use crate::store::ResourceRow;
+
+/// `OS::Heat::ResourceGroup`.
+pub struct ResourceGroup;
+
+/// The private-data key of the names removal policies took out.
+const REMOVED_KEY: &str = "name_blacklist";
+
+const RESOURCE_DEF: &[PropertySchema] = &[
+    PropertySchema::new("type", PropType::String).required(),
+    PropertySchema::new("properties", PropType::Map),
+    PropertySchema::new("metadata", PropType::Map),
+];
+const REMOVAL_POLICY: &[PropertySchema] =
+    &[PropertySchema::new("resource_list", PropType::List).default("[]")];
+
+const SCHEMA: &[PropertySchema] = &[
+    PropertySchema::new("count", PropType::Integer)
+        .default("1")
+        .range(Some(0), None)
+        .update_allowed(),
+    PropertySchema::new("index_var", PropType::String)
+        .default("\"%index%\"")
+        .update_allowed(),
+    PropertySchema::new("resource_def", PropType::Map)
+        .required()
+        .update_allowed()
+        .entries(RESOURCE_DEF),
+    PropertySchema::new("removal_policies", PropType::List)
+        .default("[]")
+        .update_allowed()
+        .entries(REMOVAL_POLICY),
+    PropertySchema::new("removal_policies_mode", PropType::String)
+        .default("\"append\"")
+        .allowed(&["append", "update"])
+        .update_allowed(),
+];
+
+fn strings(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| match v {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The names removal policies take out: entries are member names or member references.
+fn removed_names(
+    props: &Map<String, Value>,
+    previous: &[String],
+    members: &[GroupMember],
+) -> Vec<String> {
+    let mut out: Vec<String> = match props.get("removal_policies_mode").and_then(Value::as_str) {
+        Some("update") => Vec::new(),
+        _ => previous.to_vec(),
+    };
+    for policy in props
+        .get("removal_policies")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for entry in strings(policy.get("resource_list")) {
+            let name = members
+                .iter()
+                .find(|m| m.reference == entry)
+                .map(|m| m.name.clone())
+                .unwrap_or(entry);
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+    }
+    out
+}
+
+/// The first `count` names from 0 upwards that are not removed.
+fn member_names(count: usize, removed: &[String]) -> Vec<String> {
+    (0..)
+        .map(|i: u64| i.to_string())
+        .filter(|n| !removed.contains(n))
+        .take(count)
+        .collect()
+}
+
+/// The nested template: one resource per member, `index_var` replaced by its name.
+pub fn nested_template(props: &Map<String, Value>, names: &[String]) -> Value {
+    let def = props.get("resource_def").cloned().unwrap_or(Value::Null);
+    let index_var = props
+        .get("index_var")
+        .and_then(Value::as_str)
+        .unwrap_or("%index%");
+    let mut resources = Map::new();
+    for name in names {
+        let mut member = Map::new();
+        member.insert(
+            "type".into(),
+            def.get("type").cloned().unwrap_or(Value::Null),
+        );
+        for key in ["properties", "metadata"] {
+            if let Some(v) = def.get(key).filter(|v| !v.is_null()) {
+                member.insert(
+                    key.into(),
+                    group_members::substitute_index(v, index_var, name),
+                );
+            }
+        }
+        resources.insert(name.clone(), Value::Object(member));
+    }
+    json!({"heat_template_version": "2015-04-30", "resources": resources})
+}
+
+async fn converge_group(
+    ctx: &ResourceContext<'_>,
+    current: Option<&ResourceRow>,
+    props: &Map<String, Value>,
+) -> Result<ResourceOutcome, ResourceError> {
+    let previous = current
+        .map(|r| strings(r.data.get(REMOVED_KEY)))
+        .unwrap_or_default();
+    let members = current
+        .and_then(|r| group_members::recorded(&r.data))
+        .unwrap_or_default();
+    let removed = removed_names(props, &previous, &members);
+    let count = props.get("count").and_then(Value::as_u64).unwrap_or(1) as usize;
+    let names = member_names(count, &removed);
+    let owner = nested::owner(ctx).await?;
+    let (environment, files) = nested::inherited(&owner);
+    let def = NestedDefinition {
+        template: nested_template(props, &names),
+        parameters: Map::new(),
+        environment,
+        files,
+    };
+    let state = match current {
+        Some(row) if !row.physical_id.is_empty() => nested::update(ctx, row, def).await?,
+        _ => nested::create(ctx, def).await?,
+    };
+    let members = group_members::from_rows(&state.rows);
+    let mut data = Map::new();
+    data.insert(MEMBERS_KEY.into(), json!(members));
+    data.insert(REMOVED_KEY.into(), json!(removed));
+    Ok(ResourceOutcome {
+        physical_id: state.stack.id.clone(),
+        reference_id: None,
+        attributes: group_members::static_attributes(&members, &removed),
+        data,
+    })
+}
+
+#[async_trait]
+impl ResourceType for ResourceGroup {
+    fn type_name(&self) -> &'static str {
+        "OS::Heat::ResourceGroup"
+    }
+    fn properties_schema(&self) -> &'static [PropertySchema] {
+        SCHEMA
+    }
+    fn attributes(&self) -> &'static [&'static str] {
+        &["refs", "refs_map", "attributes", "removed_rsrc_list"]
+    }
+    /// Any member attribute can be asked for (as a list over members).
+    fn check_attribute(&self, _properties: &Value, _attribute: &str) -> bool {
+        true
+    }
+    fn update_kind(&self, _: &[String], _: &Value, _: &Map<String, Value>) -> UpdateKind {
+        UpdateKind::InPlace
+    }
+    async fn create(
+        &self,
+        ctx: &ResourceContext<'_>,
+        props: &Map<String, Value>,
+    ) -> Result<ResourceOutcome, ResourceError> {
+        // Resuming an interrupted create carries on with the recorded nested stack.
+        let resuming = ctx.resuming.clone();
+        converge_group(ctx, resuming.as_ref(), props).await
+    }
+    async fn update(
+        &self,
+        ctx: &ResourceContext<'_>,
+        current: &ResourceRow,
+        props: &Map<String, Value>,
+    ) -> Result<ResourceOutcome, ResourceError> {
+        converge_group(ctx, Some(current), props).await
+    }
+    async fn delete(
+        &self,
+        ctx: &ResourceContext<'_>,
+        current: &ResourceRow,
+    ) -> Result<(), ResourceError> {
+        nested::delete(ctx, current).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_skip_removed_ones_and_are_never_reused() {
+        assert_eq!(member_names(3, &[]), ["0", "1", "2"]);
+        assert_eq!(member_names(3, &["1".into()]), ["0", "2", "3"]);
+    }
+
+    #[test]
+    fn removal_policies_take_names_or_references() {
+        let members = vec![GroupMember {
+            name: "2".into(),
+            reference: "abc".into(),
+            attributes: Map::new(),
+        }];
+        let props = json!({"removal_policies": [{"resource_list": ["abc", 0]}]});
+        let props = props.as_object().unwrap();
+        assert_eq!(
+            removed_names(props, &["5".into()], &members),
+            ["5", "2", "0"]
+        );
+        let mut update = props.clone();
+        update.insert("removal_policies_mode".into(), json!("update"));
+        assert_eq!(removed_names(&update, &["5".into()], &members), ["2", "0"]);
+    }
+
+    #[test]
+    fn nested_template_substitutes_the_index() {
+        let props = json!({"index_var": "%index%", "resource_def": {"type": "OS::Heat::Value",
+            "properties": {"value": "n-%index%"}}});
+        let t = nested_template(props.as_object().unwrap(), &["0".into(), "3".into()]);
+        assert_eq!(t["resources"]["3"]["properties"]["value"], json!("n-3"));
+        assert_eq!(t["heat_template_version"], json!("2015-04-30"));
+    }
+}
