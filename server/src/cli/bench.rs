@@ -17,6 +17,9 @@ use super::local_run::LocalRun;
 /// Options of `updraft bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
+    /// A single scenario with its own options (`engine`).
+    #[command(subcommand)]
+    scenario: Option<BenchScenario>,
     /// Servers in the parallel scenario.
     #[arg(long, default_value_t = 4)]
     servers: usize,
@@ -32,6 +35,13 @@ pub struct BenchArgs {
     /// Run only one scenario: `deployments` or `template`.
     #[arg(long)]
     only: Option<String>,
+}
+
+/// Scenarios with their own options.
+#[derive(Debug, Clone, clap::Subcommand)]
+enum BenchScenario {
+    /// The engine alone at scale: ResourceGroups, chains and trees of resources.
+    Engine(super::bench_engine::EngineArgs),
 }
 
 const SCRIPT: &str =
@@ -103,6 +113,10 @@ fn expect_status(stack: &Value, wanted: &str) -> anyhow::Result<()> {
 
 /// Runs the benchmark and prints the figures.
 pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(BenchScenario::Engine(engine)) = &args.scenario {
+        super::bench_engine::run(engine).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     match args.only.as_deref() {
         None => {
             deployments(&args).await?;

@@ -27,6 +27,17 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client for the server at `base` with `token`.
+    pub fn new(base: &str, token: &str) -> anyhow::Result<Self> {
+        Ok(Client {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()?,
+            base: base.to_string(),
+            token: token.to_string(),
+        })
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}/v1/{PROJECT}{path}", self.base)
     }

@@ -1,6 +1,7 @@
 //! The `updraft` command line.
 
 mod bench;
+mod bench_engine;
 mod local_run;
 mod server;
 mod template;
