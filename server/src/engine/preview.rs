@@ -363,7 +363,14 @@ impl Engine {
         Ok(CreatePreview {
             name: name.to_string(),
             project: project.to_string(),
-            description: template.description.clone(),
+            // As a stack shows it: HOT `description`, CFN `Description`, else Heat's default.
+            description: request
+                .template
+                .get("description")
+                .or_else(|| request.template.get("Description"))
+                .and_then(Value::as_str)
+                .unwrap_or("No description")
+                .to_string(),
             parameters,
             disable_rollback: request.disable_rollback,
             timeout_mins: request.timeout_mins,
