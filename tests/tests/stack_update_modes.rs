@@ -33,12 +33,14 @@ resources:
     properties: {note: {get_param: greeting}}
   old:
     type: OS::Heat::None
+  shifty:
+    type: OS::Heat::None
 outputs:
   greeting: {value: {get_attr: [value, value]}}
   secret_length: {value: {get_param: size}}
 "#;
 
-/// [`TEMPLATE`] without `old`, with `extra`.
+/// [`TEMPLATE`] without `old`, with `extra`, `shifty` of another type.
 const NEXT: &str = r#"
 heat_template_version: 2018-08-31
 description: Update modes, next.
@@ -61,6 +63,9 @@ resources:
     properties: {note: {get_param: greeting}}
   extra:
     type: OS::Heat::None
+  shifty:
+    type: OS::Heat::Value
+    properties: {value: 1}
 "#;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -240,7 +245,7 @@ async fn update_previews_classify_and_change_nothing() {
     assert_eq!(status, StatusCode::OK, "{changes}");
     assert_eq!(names(&changes, "added"), ["extra"]);
     assert_eq!(names(&changes, "deleted"), ["old"]);
-    assert_eq!(names(&changes, "replaced"), ["secret"]);
+    assert_eq!(names(&changes, "replaced"), ["secret", "shifty"]);
     assert_eq!(names(&changes, "updated"), ["value"]);
     assert_eq!(names(&changes, "unchanged"), ["nothing", "steady"]);
     // Updated and deleted resources are shown as stored, the others as the new template
@@ -283,7 +288,7 @@ async fn update_previews_classify_and_change_nothing() {
     assert_eq!(names(&changes, "replaced"), ["secret"]);
     assert_eq!(
         names(&changes, "unchanged"),
-        ["nothing", "old", "steady", "value"]
+        ["nothing", "old", "shifty", "steady", "value"]
     );
     for section in ["added", "deleted", "updated"] {
         assert!(names(&changes, section).is_empty(), "{section}: {changes}");
@@ -300,7 +305,7 @@ async fn update_previews_classify_and_change_nothing() {
     assert_eq!(names(&changes, "updated"), ["value"]);
     assert_eq!(
         names(&changes, "unchanged"),
-        ["nothing", "old", "secret", "steady"]
+        ["nothing", "old", "secret", "shifty", "steady"]
     );
 
     // Bad previews are refused as the update would be.
@@ -373,7 +378,10 @@ async fn create_preview_stores_nothing() {
         .map(|r| r["resource_name"].as_str().unwrap())
         .collect();
     listed.sort_unstable();
-    assert_eq!(listed, ["nothing", "old", "secret", "steady", "value"]);
+    assert_eq!(
+        listed,
+        ["nothing", "old", "secret", "shifty", "steady", "value"]
+    );
     let secret = resources
         .iter()
         .find(|r| r["resource_name"] == "secret")

@@ -180,9 +180,7 @@ mod tests {
                 .unwrap_or_default(),
             disable_rollback: false,
             timeout_mins: Some(7),
-            created_at: String::new(),
-            updated_at: None,
-            deleted_at: None,
+            ..Default::default()
         }
     }
 

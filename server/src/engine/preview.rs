@@ -251,6 +251,7 @@ impl Engine {
         request: StackRequest,
     ) -> Result<UpdatePreview, EngineError> {
         let prepared = prepare(&self.services, &request)?;
+        self.check_resource_limit(prepared.template.resources.len())?;
         if let Ok((_, old_values)) = stored_definition(stack) {
             validate::check_immutable(&prepared.template, &old_values, &prepared.params)?;
         }
@@ -304,6 +305,7 @@ impl Engine {
     ) -> Result<CreatePreview, EngineError> {
         check_name(name)?;
         let prepared = prepare(&self.services, &request)?;
+        self.check_resource_limit(prepared.template.resources.len())?;
         if self
             .services
             .store
