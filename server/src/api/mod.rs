@@ -6,6 +6,7 @@ mod error;
 mod events;
 mod format;
 mod resources;
+mod stack_updates;
 mod stacks;
 mod temp_url;
 mod validate;
@@ -38,6 +39,7 @@ pub struct ApiState {
 pub fn router(state: ApiState) -> Router {
     let v1 = Router::new()
         .route("/stacks", get(stacks::list).post(stacks::create))
+        .route("/stacks/preview", post(stack_updates::preview_create))
         .route(
             "/stacks/{stack}",
             get(stacks::redirect)
@@ -48,7 +50,14 @@ pub fn router(state: ApiState) -> Router {
         )
         .route(
             "/stacks/{stack}/{id}",
-            get(stacks::show).put(stacks::update).delete(stacks::delete),
+            get(stacks::show)
+                .put(stacks::update)
+                .patch(stack_updates::patch)
+                .delete(stacks::delete),
+        )
+        .route(
+            "/stacks/{stack}/{id}/preview",
+            put(stack_updates::preview_put).patch(stack_updates::preview_patch),
         )
         .route("/stacks/{stack}/{id}/outputs", get(stacks::outputs))
         .route("/stacks/{stack}/{id}/outputs/{key}", get(stacks::output))

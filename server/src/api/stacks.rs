@@ -301,7 +301,7 @@ impl Template<'_> {
     }
 }
 
-fn accepted() -> Response {
+pub(super) fn accepted() -> Response {
     (
         StatusCode::ACCEPTED,
         Json(json!({"message": "The request is accepted for processing.<br /><br />\n\n\n", "code": "202 Accepted", "title": "Accepted"})),

@@ -104,7 +104,7 @@ pub async fn converge(plan: Plan) -> Result<(), String> {
 }
 
 /// Resolves and validates a resource's properties against the current view.
-fn resolve_properties(
+pub(crate) fn resolve_properties(
     rtype: &dyn ResourceType,
     def: &ResourceDefinition,
     template: &Template,

@@ -10,6 +10,8 @@ pub mod graph;
 pub(crate) mod lifecycle;
 pub mod nested;
 pub mod notifier;
+pub mod patch;
+pub mod preview;
 pub mod scheduler;
 pub mod server_metadata;
 pub mod services;
