@@ -1,11 +1,9 @@
 //! Runs a graph of resource actions: each node starts once the nodes it waits for are done,
 //! independent nodes run concurrently up to a limit, and the first failure stops the rest.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
-use std::sync::Arc;
 
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 /// How a graph run ended badly.
@@ -43,24 +41,26 @@ where
             dependents.entry(d.clone()).or_default().push(n.clone());
         }
     }
-    let semaphore = Arc::new(Semaphore::new(limit.max(1)));
+    // Only `limit` nodes are started at a time; the rest wait as names in `ready`, so a
+    // 10,000-member group holds 16 resource futures in memory, not 10,000.
+    let limit = limit.max(1);
+    let mut ready: VecDeque<String> = nodes
+        .iter()
+        .filter(|n| pending.get(*n) == Some(&0))
+        .cloned()
+        .collect();
     let mut set: JoinSet<(String, Result<(), String>)> = JoinSet::new();
     let mut running: HashSet<String> = HashSet::new();
-    let start = |name: String, set: &mut JoinSet<_>, running: &mut HashSet<String>| {
-        let fut = act(name.clone());
-        let sem = semaphore.clone();
-        running.insert(name.clone());
-        set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            (name, fut.await)
-        });
-    };
-    for n in nodes {
-        if pending.get(n) == Some(&0) {
-            start(n.clone(), &mut set, &mut running);
+    loop {
+        while running.len() < limit {
+            let Some(name) = ready.pop_front() else { break };
+            let fut = act(name.clone());
+            running.insert(name.clone());
+            set.spawn(async move { (name, fut.await) });
         }
-    }
-    while let Some(joined) = set.join_next().await {
+        let Some(joined) = set.join_next().await else {
+            break;
+        };
         let (name, result) = match joined {
             Ok(r) => r,
             Err(e) => {
@@ -86,7 +86,7 @@ where
             if let Some(count) = pending.get_mut(&dependent) {
                 *count -= 1;
                 if *count == 0 {
-                    start(dependent, &mut set, &mut running);
+                    ready.push_back(dependent);
                 }
             }
         }
@@ -97,7 +97,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
     #[tokio::test]
     async fn respects_order_and_stops_on_failure() {
