@@ -1,6 +1,7 @@
 //! HTTP: the Heat-compatible native API under `/v1/{project}`, and the capability URLs
 //! under `/temp_url/v1`. Handlers parse, authorise and call the engine; nothing else.
 
+mod actions;
 mod auth;
 mod error;
 mod events;
@@ -53,7 +54,8 @@ pub fn router(state: ApiState) -> Router {
             get(stacks::show)
                 .put(stacks::update)
                 .patch(stack_updates::patch)
-                .delete(stacks::delete),
+                .delete(stacks::delete)
+                .post(stacks::post_redirect),
         )
         .route(
             "/stacks/{stack}/{id}/preview",
@@ -65,8 +67,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/stacks/{stack}/{id}/resources", get(resources::list))
         .route(
             "/stacks/{stack}/{id}/resources/{resource}",
-            get(resources::show),
+            get(resources::show).patch(actions::mark_unhealthy),
         )
+        .route("/stacks/{stack}/{id}/actions", post(actions::action))
         .route(
             "/stacks/{stack}/{id}/resources/{resource}/metadata",
             get(resources::metadata),

@@ -236,6 +236,30 @@ pub async fn create(
         .into_response())
 }
 
+/// `POST /stacks/{name}/{actions|resources|events|template}`: the name-only redirect (Heat
+/// answers 302 and clients re-send the body); any other `POST /stacks/{name}/{id}` is 405.
+pub async fn post_redirect(
+    State(state): State<ApiState>,
+    Path((project, name, id)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if !["actions", "resources", "events", "template"].contains(&id.as_str()) {
+        return Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "HTTPMethodNotAllowed",
+            "The method is not allowed for this resource.",
+        ));
+    }
+    let stack = find_stack(&state, &project, &name).await?;
+    Ok(redirect_to(canonical_location(
+        &headers,
+        &stack,
+        Some(&id),
+        query,
+    )))
+}
+
 /// `GET /stacks/{name}/{id}` (and the name-only sub-path redirects that share its shape).
 pub async fn show(
     State(state): State<ApiState>,
@@ -320,7 +344,11 @@ pub async fn update(
         return Err(ApiError::stack_not_found(&name));
     }
     let body = json_body(&body)?;
-    let request = stack_request(&body)?;
+    let mut request = stack_request(&body)?;
+    // As Heat: an update that does not say keeps the stack's rollback setting.
+    if body.get("disable_rollback").is_none_or(Value::is_null) {
+        request.disable_rollback = stack.disable_rollback;
+    }
     state.engine.update_stack(&stack, request).await?;
     Ok(accepted())
 }

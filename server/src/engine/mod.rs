@@ -15,6 +15,10 @@ pub mod preview;
 pub mod scheduler;
 pub mod server_metadata;
 pub mod services;
+pub mod stack_actions;
+mod stack_control;
+
+pub use stack_control::StackAction;
 pub mod stack_view;
 pub mod validate;
 
@@ -22,7 +26,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value, json};
-use tokio::task::AbortHandle;
+use tokio::task::JoinHandle;
 
 use crate::resources::{ResourceContext, ResourceError};
 use crate::store::{StackRow, StoreError, now_timestamp};
@@ -77,7 +81,7 @@ pub struct StackRequest {
 #[derive(Clone)]
 pub struct Engine {
     services: Arc<Services>,
-    running: Arc<Mutex<HashMap<String, AbortHandle>>>,
+    running: Arc<Mutex<HashMap<String, JoinHandle<()>>>>,
 }
 
 fn prepare(services: &Services, request: &StackRequest) -> Result<Prepared, EngineError> {
@@ -187,6 +191,12 @@ impl Engine {
                 ),
             ));
         }
+        if stack.action == "SUSPEND" {
+            return Err(EngineError::BadRequest(
+                "NotSupported",
+                "Updating a stack when it is suspended is not supported.".into(),
+            ));
+        }
         let prepared = prepare(&self.services, &request)?;
         self.check_resource_limit(prepared.template.resources.len())?;
         // Heat compares with the values the stack has now; a stack whose stored definition
@@ -201,6 +211,11 @@ impl Engine {
         updated.parameters = request.parameters;
         updated.timeout_mins = request.timeout_mins.or(stack.timeout_mins);
         updated.disable_rollback = request.disable_rollback;
+        updated.previous = Some(json!({
+            "template": stack.template, "environment": stack.environment,
+            "files": stack.files, "parameters": stack.parameters,
+        }));
+        self.check_restricted(stack, &updated, &prepared).await?;
         self.services.store.set_stack_definition(&updated).await?;
         let before = self.services.store.stack_resources(&stack.id).await?.len() as i64;
         self.services
@@ -220,20 +235,44 @@ impl Engine {
         Ok(())
     }
 
+    /// Runs `action` in the background; a failed create or update is rolled back when the
+    /// stack allows it (`disable_rollback: false`).
     fn spawn_converge(&self, stack: &StackRow, action: &'static str, prepared: Prepared) {
         let services = self.services.clone();
         let stack = stack.clone();
         self.spawn(&stack.id.clone(), async move {
-            let _ = lifecycle::run_action(services, &stack, action, prepared).await;
+            let failed = lifecycle::run_action(services.clone(), &stack, action, prepared)
+                .await
+                .is_err();
+            if failed
+                && !stack.disable_rollback
+                && matches!(action, "CREATE" | "UPDATE")
+                && let Err(e) = stack_control::rollback(&services, &stack).await
+            {
+                tracing::error!(stack = %stack.name, error = %e, "could not roll back");
+            }
         });
     }
 
     /// Runs `work` as the stack's one background action, stopping any earlier one.
     fn spawn(&self, stack_id: &str, work: impl std::future::Future<Output = ()> + Send + 'static) {
-        let handle = tokio::spawn(work).abort_handle();
+        let handle = tokio::spawn(work);
         let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(old) = running.insert(stack_id.to_string(), handle) {
             old.abort();
+        }
+    }
+
+    /// Stops the stack's background action, if any, and waits until it has stopped.
+    async fn stop(&self, stack_id: &str) {
+        let handle = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(stack_id);
+        if let Some(handle) = handle {
+            handle.abort();
+            let _ = handle.await;
         }
     }
 
@@ -275,12 +314,17 @@ impl Engine {
             tracing::info!(stack = %stack.name, action = %stack.action, "resuming a stack action interrupted by a restart");
             match stack.action.as_str() {
                 "DELETE" => self.spawn_delete(stack),
-                action @ ("CREATE" | "UPDATE") => match stored_definition(stack) {
+                "SUSPEND" | "RESUME" | "CHECK" => {
+                    if let Some(t) = stack_actions::Traversal::from_action(&stack.action) {
+                        self.spawn_traversal(stack, t);
+                    }
+                }
+                action @ ("CREATE" | "UPDATE" | "ROLLBACK") => match stored_definition(stack) {
                     Ok((template, params)) => {
-                        let action = if action == "CREATE" {
-                            "CREATE"
-                        } else {
-                            "UPDATE"
+                        let action = match action {
+                            "CREATE" => "CREATE",
+                            "UPDATE" => "UPDATE",
+                            _ => "ROLLBACK",
                         };
                         let prepared = Prepared {
                             template,

@@ -214,6 +214,35 @@ pub trait ResourceType: Send + Sync {
         ctx: &ResourceContext<'_>,
         current: &ResourceRow,
     ) -> Result<(), ResourceError>;
+    /// Whether the type checks its physical resource (Heat's `handle_check`); others get
+    /// `CHECK_COMPLETE` with "CHECK not supported for <type>".
+    fn supports_check(&self) -> bool {
+        false
+    }
+    /// Verifies the physical resource (stack check).
+    async fn check(
+        &self,
+        _ctx: &ResourceContext<'_>,
+        _current: &ResourceRow,
+    ) -> Result<(), ResourceError> {
+        Ok(())
+    }
+    /// Suspends the physical resource (default: nothing to do, as Heat).
+    async fn suspend(
+        &self,
+        _ctx: &ResourceContext<'_>,
+        _current: &ResourceRow,
+    ) -> Result<(), ResourceError> {
+        Ok(())
+    }
+    /// Resumes the physical resource (default: nothing to do, as Heat).
+    async fn resume(
+        &self,
+        _ctx: &ResourceContext<'_>,
+        _current: &ResourceRow,
+    ) -> Result<(), ResourceError> {
+        Ok(())
+    }
     /// Handles a signal; returns the event reason after `Signal: `.
     async fn signal(
         &self,

@@ -47,6 +47,9 @@ pub struct StackRow {
     pub root_id: Option<String>,
     /// Levels below the root (0 for a top-level stack).
     pub nested_depth: i64,
+    /// The definition before the current update (`template`, `environment`, `files`,
+    /// `parameters`), which a rollback returns to; `None` after a create.
+    pub previous: Option<Value>,
 }
 
 impl StackRow {
@@ -78,10 +81,13 @@ fn from_row(row: &AnyRow) -> Result<StackRow, StoreError> {
         owner_resource: row.try_get("owner_resource")?,
         root_id: row.try_get("root_id")?,
         nested_depth: row.try_get("nested_depth")?,
+        previous: row
+            .try_get::<Option<String>, _>("previous")?
+            .map(Value::String),
     })
 }
 
-const COLUMNS: &str = "id, project, name, action, status, status_reason, template, environment, files, parameters, disable_rollback, timeout_mins, created_at, updated_at, deleted_at, owner_id, owner_resource, root_id, nested_depth";
+const COLUMNS: &str = "id, project, name, action, status, status_reason, template, environment, files, parameters, disable_rollback, timeout_mins, created_at, updated_at, deleted_at, owner_id, owner_resource, root_id, nested_depth, previous";
 
 impl Store {
     /// Resolves a stack's stored documents (blob references) to their JSON.
@@ -93,6 +99,9 @@ impl Store {
         ] {
             let Value::String(text) = doc else { continue };
             *doc = self.document(column, text).await?;
+        }
+        if let Some(Value::String(text)) = &s.previous {
+            s.previous = Some(self.document("previous", text).await?);
         }
         Ok(s)
     }
@@ -110,8 +119,12 @@ impl Store {
         let template = self.put_blob(&s.template).await?;
         let environment = self.put_blob(&s.environment).await?;
         let files = self.put_blob(&s.files).await?;
+        let previous = match &s.previous {
+            Some(doc) => Some(self.put_blob(doc).await?),
+            None => None,
+        };
         sqlx::query(sql(format!(
-            "INSERT INTO stacks ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+            "INSERT INTO stacks ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
         )))
         .bind(&s.id)
         .bind(&s.project)
@@ -132,6 +145,7 @@ impl Store {
         .bind(&s.owner_resource)
         .bind(&s.root_id)
         .bind(s.nested_depth)
+        .bind(previous)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -244,13 +258,18 @@ impl Store {
         Ok(())
     }
 
-    /// Stores a new template, environment, files and parameters for an update.
+    /// Stores a new template, environment, files, parameters, timeout, rollback flag and
+    /// previous definition (update, rollback).
     pub async fn set_stack_definition(&self, s: &StackRow) -> Result<(), StoreError> {
         let template = self.put_blob(&s.template).await?;
         let environment = self.put_blob(&s.environment).await?;
         let files = self.put_blob(&s.files).await?;
+        let previous = match &s.previous {
+            Some(doc) => Some(self.put_blob(doc).await?),
+            None => None,
+        };
         sqlx::query(
-            "UPDATE stacks SET template = $1, environment = $2, files = $3, parameters = $4, timeout_mins = $5, disable_rollback = $6 WHERE id = $7",
+            "UPDATE stacks SET template = $1, environment = $2, files = $3, parameters = $4, timeout_mins = $5, disable_rollback = $6, previous = $7 WHERE id = $8",
         )
         .bind(template)
         .bind(environment)
@@ -258,6 +277,7 @@ impl Store {
         .bind(Value::Object(s.parameters.clone()).to_string())
         .bind(s.timeout_mins)
         .bind(i64::from(s.disable_rollback))
+        .bind(previous)
         .bind(&s.id)
         .execute(&self.pool)
         .await?;

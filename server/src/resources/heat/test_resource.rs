@@ -184,6 +184,23 @@ impl ResourceType for TestResource {
         sleep_secs(wait_secs(props, "delete")).await;
         Ok(())
     }
+    fn supports_check(&self) -> bool {
+        true
+    }
+    /// Heat's check: the resource must have been created.
+    async fn check(
+        &self,
+        _: &ResourceContext<'_>,
+        current: &ResourceRow,
+    ) -> Result<(), ResourceError> {
+        if current.physical_id.is_empty() {
+            return Err(ResourceError::Raised {
+                heat_type: "Exception",
+                message: "Resource not created".into(),
+            });
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
