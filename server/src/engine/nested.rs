@@ -118,6 +118,10 @@ pub async fn create(
         && let Some(child) = store.stack(id).await?
         && child.deleted_at.is_none()
     {
+        // Finished before the interruption: nothing left to do but report it.
+        if child.action == "CREATE" && child.status == "COMPLETE" {
+            return finished(ctx, child, Ok(())).await;
+        }
         let prepared = check(ctx, &def)?;
         let result = lifecycle::run_action(services, &child, "CREATE", prepared).await;
         return finished(ctx, child, result).await;

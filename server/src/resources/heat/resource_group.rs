@@ -132,6 +132,7 @@ async fn converge_group(
     ctx: &ResourceContext<'_>,
     current: Option<&ResourceRow>,
     props: &Map<String, Value>,
+    creating: bool,
 ) -> Result<ResourceOutcome, ResourceError> {
     let previous = current
         .map(|r| strings(r.data.get(REMOVED_KEY)))
@@ -151,7 +152,10 @@ async fn converge_group(
         files,
     };
     let state = match current {
-        Some(row) if !row.physical_id.is_empty() => nested::update(ctx, row, def).await?,
+        Some(row) if !creating && !row.physical_id.is_empty() => {
+            nested::update(ctx, row, def).await?
+        }
+        // A create (resumed or not): nested::create picks up a recorded nested stack.
         _ => nested::create(ctx, def).await?,
     };
     let members = group_members::from_rows(&state.rows);
@@ -191,7 +195,7 @@ impl ResourceType for ResourceGroup {
     ) -> Result<ResourceOutcome, ResourceError> {
         // Resuming an interrupted create carries on with the recorded nested stack.
         let resuming = ctx.resuming.clone();
-        converge_group(ctx, resuming.as_ref(), props).await
+        converge_group(ctx, resuming.as_ref(), props, true).await
     }
     async fn update(
         &self,
@@ -199,7 +203,7 @@ impl ResourceType for ResourceGroup {
         current: &ResourceRow,
         props: &Map<String, Value>,
     ) -> Result<ResourceOutcome, ResourceError> {
-        converge_group(ctx, Some(current), props).await
+        converge_group(ctx, Some(current), props, false).await
     }
     async fn delete(
         &self,
