@@ -347,9 +347,94 @@ async fn restricted_update_changes_nothing(api: &Api) {
     assert_eq!(api.get(&format!("{stack}/events")).await.unwrap().1, before);
 }
 
+async fn breakpoints(api: &Api) {
+    let env = json!({"resource_registry": {"resources": {"tested": {"hooks": "pre-create"}}}});
+    let (status, created) = api
+        .call(
+            reqwest::Method::POST,
+            "/stacks",
+            Some(json!({"stack_name": "paused", "template": template("one", ""), "environment": env})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status.as_u16(), 201, "{created}");
+    let stack = format!(
+        "/stacks/paused/{}",
+        created["stack"]["id"].as_str().unwrap()
+    );
+    let events_of = |api: Api, stack: String| async move {
+        let (_, body) = api
+            .get(&format!("{stack}/resources/tested/events?sort_dir=asc"))
+            .await
+            .unwrap();
+        body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["resource_status"].as_str().unwrap(),
+                    e["resource_status_reason"].as_str().unwrap()
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let paused = "INIT_COMPLETE CREATE paused until Hook pre-create is cleared".to_string();
+    for _ in 0..300 {
+        if events_of(api.clone(), stack.clone())
+            .await
+            .contains(&paused)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        events_of(api.clone(), stack.clone()).await,
+        [paused.clone()]
+    );
+    let (_, body) = api.get(&stack).await.unwrap();
+    assert_eq!(body["stack"]["stack_status"], "CREATE_IN_PROGRESS");
+
+    let signal_path = format!("{stack}/resources/tested/signal");
+    let signal = |hook: &str| {
+        api.call(
+            reqwest::Method::POST,
+            &signal_path,
+            Some(json!({"unset_hook": hook})),
+        )
+    };
+    let (status, err) = signal("pre-update").await.unwrap();
+    assert_eq!(status.as_u16(), 400);
+    assert_eq!(err["error"]["type"], "InvalidBreakPointHook");
+    assert_eq!(
+        err["error"]["message"],
+        "The \"pre-update\" hook is not defined on tested"
+    );
+    let (status, err) = signal("bogus").await.unwrap();
+    assert_eq!(status.as_u16(), 400);
+    assert_eq!(err["error"]["message"], "Invalid hook type \"bogus\"");
+    let (status, _) = signal("pre-create").await.unwrap();
+    assert_eq!(status.as_u16(), 200);
+    let body = api.wait_stack(&stack, WAIT).await.unwrap();
+    assert_eq!(body["stack_status"], "CREATE_COMPLETE", "{body}");
+    let events = events_of(api.clone(), stack.clone()).await;
+    assert_eq!(
+        events,
+        [
+            paused,
+            "INIT_COMPLETE Hook pre-create is cleared".to_string(),
+            "CREATE_IN_PROGRESS state changed".to_string(),
+            "CREATE_COMPLETE state changed".to_string(),
+        ]
+    );
+}
+
 async fn all(backend: Backend) {
     let server = Server::start_with(backend, &[]).await.unwrap();
     let api = server.api();
+    breakpoints(&api).await;
     suspend_resume_check(&api).await;
     rollback_and_cancel(&api).await;
     restricted_update_changes_nothing(&api).await;

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
+use crate::engine::breakpoints;
 use crate::engine::events;
 use crate::engine::graph;
 use crate::engine::scheduler::run_graph;
@@ -38,6 +39,8 @@ pub struct Plan {
     pub params: Map<String, Value>,
     /// The stack's `files` map.
     pub files: Value,
+    /// Breakpoints by resource name (the environment's registry `hooks`).
+    pub hooks: Arc<HashMap<String, Vec<String>>>,
 }
 
 /// Runs the plan. `Err` carries the stack status reason.
@@ -210,6 +213,12 @@ async fn converge_one(
         replaced.lock().unwrap_or_else(|p| p.into_inner()).push(old);
     }
     let mut row = base;
+    let pre = if row_action == "UPDATE" {
+        "pre-update"
+    } else {
+        "pre-create"
+    };
+    breakpoints::pause(services, &plan.stack, name, plan.hooks.get(name), pre).await?;
     row.action = row_action.into();
     row.status = "IN_PROGRESS".into();
     row.status_reason = "state changed".into();
@@ -314,7 +323,8 @@ async fn finish(
                 .unwrap_or_else(|p| p.into_inner())
                 .resources
                 .insert(name.to_string(), ResourceState::from_row(&row));
-            Ok(())
+            let post = format!("post-{}", action.to_lowercase());
+            breakpoints::pause(services, &plan.stack, name, plan.hooks.get(name), &post).await
         }
         Err(e) => {
             let reason = failure_reason(name, &e);

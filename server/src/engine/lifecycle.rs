@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::converge::{Plan, converge, delete_physical};
 use super::services::Services;
 use super::stack_view::StackView;
-use super::{EngineError, events, graph, scheduler};
+use super::{EngineError, breakpoints, events, graph, scheduler};
 use crate::resources::StackIdentity;
 use crate::store::{ResourceRow, StackRow, now_timestamp};
 use crate::template::{
@@ -107,6 +107,7 @@ pub(crate) async fn run_action(
     action: &'static str,
     prepared: Prepared,
 ) -> Result<(), String> {
+    let hooks = breakpoints::for_stack(stack, prepared.template.resources.keys().cloned());
     let plan = Plan {
         services: services.clone(),
         stack: identity(stack),
@@ -114,6 +115,7 @@ pub(crate) async fn run_action(
         template: Arc::new(prepared.template),
         params: prepared.params,
         files: stack.files.clone(),
+        hooks: Arc::new(hooks),
     };
     let timeout = stack
         .timeout_mins
@@ -180,12 +182,21 @@ async fn delete_all(services: &Arc<Services>, stack: &StackRow) -> Result<(), St
     let by_name: HashMap<String, ResourceRow> =
         rows.into_iter().map(|r| (r.name.clone(), r)).collect();
     let ident = identity(stack);
+    let hooks = Arc::new(breakpoints::for_stack(stack, nodes.iter().cloned()));
     scheduler::run_graph(&nodes, &waits_for, 16, |name| {
         let services = services.clone();
         let ident = ident.clone();
         let row = by_name.get(&name).cloned();
         let retain = retained.contains(&name);
+        let hooks = hooks.clone();
         async move {
+            let done = row
+                .as_ref()
+                .is_none_or(|r| r.action == "DELETE" && r.status == "COMPLETE");
+            if !done {
+                breakpoints::pause(&services, &ident, &name, hooks.get(&name), "pre-delete")
+                    .await?;
+            }
             match row {
                 Some(row) if retain && !(row.action == "DELETE" && row.status == "COMPLETE") => {
                     events::resource_state(

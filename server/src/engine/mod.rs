@@ -4,6 +4,7 @@
 //! Architecture invariant: every state change is persisted (with an event) before the next
 //! step acts on it; handlers in `api/` only parse, authorise and call [`Engine`].
 
+pub mod breakpoints;
 pub mod converge;
 pub mod events;
 pub mod graph;
@@ -394,6 +395,15 @@ impl Engine {
                     ),
                 )
             })?;
+        if let Some(hook) = body.get("unset_hook") {
+            let hook = hook.as_str().unwrap_or_default();
+            return breakpoints::unset(&self.services, &stack.id, resource, hook)
+                .await
+                .map_err(|e| match e {
+                    breakpoints::UnsetError::Store(e) => e.into(),
+                    other => EngineError::BadRequest("InvalidBreakPointHook", other.to_string()),
+                });
+        }
         let ident = identity(stack);
         let ctx = ResourceContext::new(&self.services, &ident, resource);
         let reason = match rtype.signal(&ctx, &row, body).await {

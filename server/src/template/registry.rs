@@ -42,7 +42,8 @@ pub struct ResourceRegistry {
     overrides: Vec<ResourceOverride>,
 }
 
-const HOOKS: &[&str] = &[
+/// Breakpoint names Heat knows.
+pub const HOOKS: &[&str] = &[
     "pre-create",
     "pre-update",
     "pre-delete",
