@@ -367,9 +367,14 @@ async fn breakpoints(api: &Api) {
             .get(&format!("{stack}/resources/tested/events?sort_dir=asc"))
             .await
             .unwrap();
-        body["events"]
-            .as_array()
-            .unwrap()
+        // Heat answers 404 while a resource has no events yet.
+        if body["error"]["type"] == "EntityNotFound" {
+            return Vec::new();
+        }
+        let Some(events) = body["events"].as_array() else {
+            panic!("no events: {body}");
+        };
+        events
             .iter()
             .map(|e| {
                 format!(
@@ -392,7 +397,7 @@ async fn breakpoints(api: &Api) {
     }
     assert_eq!(
         events_of(api.clone(), stack.clone()).await,
-        [paused.clone()]
+        std::slice::from_ref(&paused)
     );
     let (_, body) = api.get(&stack).await.unwrap();
     assert_eq!(body["stack"]["stack_status"], "CREATE_IN_PROGRESS");
