@@ -10,7 +10,7 @@ use crate::api::{ApiState, router};
 use crate::auth::temp_url::TempUrls;
 use crate::engine::Engine;
 use crate::engine::notifier::Notifier;
-use crate::engine::services::Services;
+use crate::engine::services::{Node, Services};
 use crate::resources::Registry;
 use crate::store::{Store, StoreError};
 
@@ -27,6 +27,20 @@ pub struct ServerConfig {
     pub admin_token: String,
     /// Limits on stack trees.
     pub limits: crate::engine::services::Limits,
+    /// This node's id in stack leases (default `<hostname>:<port>`).
+    pub node_id: Option<String>,
+    /// How long a stack lease lasts unrenewed.
+    pub lease: std::time::Duration,
+}
+
+/// `<hostname>:<port>`: stable across restarts of a node on the same address.
+fn default_node_id(port: u16) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{port}")
 }
 
 /// Why a server could not start.
@@ -84,6 +98,13 @@ pub async fn start(
         notifier: Notifier::default(),
         registry: Registry::builtin(),
         limits: config.limits,
+        node: Node::new(
+            config
+                .node_id
+                .clone()
+                .unwrap_or_else(|| default_node_id(addr.port())),
+            config.lease,
+        ),
     });
     let engine = Engine::new(services);
     match engine.resume_interrupted().await {
@@ -91,6 +112,7 @@ pub async fn start(
         Ok(n) => tracing::info!(stacks = n, "resumed interrupted stack actions"),
         Err(e) => tracing::error!(error = %e, "could not resume interrupted stack actions"),
     }
+    engine.run_leases(shutdown.clone());
     let state = ApiState {
         engine,
         admin_token: Arc::new(config.admin_token),

@@ -46,7 +46,7 @@ pub struct Server {
     /// The admin token it was started with.
     pub token: String,
     data: tempfile::TempDir,
-    database: Database,
+    database: std::sync::Arc<Database>,
     extra: Vec<String>,
 }
 
@@ -179,9 +179,37 @@ impl Server {
             base,
             token,
             data,
-            database,
+            database: std::sync::Arc::new(database),
             extra,
         })
+    }
+
+    /// Starts another node on the same database (meaningful with PostgreSQL), with its own
+    /// port and `extra` flags.
+    pub async fn start_sharing(&self, extra: &[&str]) -> anyhow::Result<Self> {
+        let data = tempfile::tempdir()?;
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let (child, base) = spawn_server(
+            data.path(),
+            &self.database,
+            &extra,
+            "127.0.0.1:0",
+            &self.token,
+        )
+        .await?;
+        Ok(Server {
+            child,
+            base,
+            token: self.token.clone(),
+            data,
+            database: self.database.clone(),
+            extra,
+        })
+    }
+
+    /// Kills the server with SIGKILL and leaves it dead (a node lost for good).
+    pub async fn kill(&mut self) {
+        let _ = self.child.kill().await;
     }
 
     /// Kills the server with SIGKILL (no shutdown of any kind) and starts a new process on

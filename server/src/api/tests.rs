@@ -26,6 +26,7 @@ async fn app() -> (Router, tempfile::TempDir) {
         notifier: Notifier::default(),
         registry: Registry::builtin(),
         limits: Default::default(),
+        node: Default::default(),
     });
     let state = ApiState {
         engine: Engine::new(services),

@@ -164,6 +164,8 @@ impl LocalRun {
                 public_url: None,
                 admin_token: token.clone(),
                 limits: Default::default(),
+                node_id: None,
+                lease: Duration::from_secs(30),
             },
             shutdown.clone(),
         )

@@ -36,6 +36,14 @@ pub struct ServerArgs {
     /// Deepest nesting of stacks (Heat's `max_nested_stack_depth`).
     #[arg(long, default_value_t = 5)]
     max_nested_stack_depth: i64,
+    /// This node's id in stack leases when several nodes share a PostgreSQL database
+    /// (default `<hostname>:<port>`, stable across restarts).
+    #[arg(long, env = "UPDRAFT_NODE_ID")]
+    node_id: Option<String>,
+    /// Seconds a node's stack lease lasts unrenewed; after that another node resumes the
+    /// stack's action.
+    #[arg(long, default_value_t = 30)]
+    lease_seconds: u64,
 }
 
 /// Runs the server until SIGINT/SIGTERM.
@@ -68,6 +76,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
                 max_nested_depth: args.max_nested_stack_depth,
                 max_resources_per_stack: args.max_resources_per_stack,
             },
+            node_id: args.node_id,
+            lease: std::time::Duration::from_secs(args.lease_seconds.max(1)),
         },
         shutdown.clone(),
     )

@@ -8,6 +8,7 @@ pub mod breakpoints;
 pub mod converge;
 pub mod events;
 pub mod graph;
+mod leases;
 pub(crate) mod lifecycle;
 pub mod nested;
 pub mod notifier;
@@ -156,6 +157,7 @@ impl Engine {
             ..Default::default()
         };
         lifecycle::insert_new_stack(&self.services, &stack, &prepared.template).await?;
+        self.claim(&stack.id).await?;
         self.services
             .store
             .add_resource_total(&stack.id, prepared.template.resources.len() as i64)
@@ -217,6 +219,7 @@ impl Engine {
             "files": stack.files, "parameters": stack.parameters,
         }));
         self.check_restricted(stack, &updated, &prepared).await?;
+        self.claim(&stack.id).await?;
         self.services.store.set_stack_definition(&updated).await?;
         let before = self.services.store.stack_resources(&stack.id).await?.len() as i64;
         self.services
@@ -255,7 +258,8 @@ impl Engine {
         });
     }
 
-    /// Runs `work` as the stack's one background action, stopping any earlier one.
+    /// Runs `work` as the stack's one background action, stopping any earlier one. The
+    /// caller holds the stack's lease (`claim`, before the stack shows `IN_PROGRESS`).
     fn spawn(&self, stack_id: &str, work: impl std::future::Future<Output = ()> + Send + 'static) {
         let handle = tokio::spawn(work);
         let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
@@ -285,6 +289,7 @@ impl Engine {
                 format!("The Stack ({}) could not be found.", stack.name),
             ));
         }
+        self.claim(&stack.id).await?;
         events::stack_state(
             &self.services,
             &stack.id,
@@ -304,64 +309,6 @@ impl Engine {
         self.spawn(&stack.id.clone(), async move {
             let _ = lifecycle::delete_stack(&services, &stack).await;
         });
-    }
-
-    /// Resumes every stack whose action was in progress when the server last stopped:
-    /// create and update converge again from the stored state (resources mid-action pick up
-    /// their persisted intent), delete carries on. Returns how many were resumed.
-    pub async fn resume_interrupted(&self) -> Result<usize, EngineError> {
-        let stacks = self.services.store.stacks_in_progress().await?;
-        for stack in &stacks {
-            tracing::info!(stack = %stack.name, action = %stack.action, "resuming a stack action interrupted by a restart");
-            match stack.action.as_str() {
-                "DELETE" => self.spawn_delete(stack),
-                "SUSPEND" | "RESUME" | "CHECK" => {
-                    if let Some(t) = stack_actions::Traversal::from_action(&stack.action) {
-                        self.spawn_traversal(stack, t);
-                    }
-                }
-                action @ ("CREATE" | "UPDATE" | "ROLLBACK") => match stored_definition(stack) {
-                    Ok((template, params)) => {
-                        let action = match action {
-                            "CREATE" => "CREATE",
-                            "UPDATE" => "UPDATE",
-                            _ => "ROLLBACK",
-                        };
-                        let prepared = Prepared {
-                            template,
-                            params,
-                            environment: stack.environment.clone(),
-                        };
-                        self.spawn_converge(stack, action, prepared);
-                    }
-                    Err(e) => {
-                        let reason = format!("Resource {action} failed: {e}");
-                        events::stack_state(
-                            &self.services,
-                            &stack.id,
-                            &stack.name,
-                            action,
-                            "FAILED",
-                            &reason,
-                        )
-                        .await?;
-                    }
-                },
-                other => {
-                    let reason = format!("Engine went down during stack {other}");
-                    events::stack_state(
-                        &self.services,
-                        &stack.id,
-                        &stack.name,
-                        other,
-                        "FAILED",
-                        &reason,
-                    )
-                    .await?;
-                }
-            }
-        }
-        Ok(stacks.len())
     }
 
     /// Delivers a signal to a resource (native API). Returns nothing: like Heat, the

@@ -18,6 +18,47 @@ pub struct Services {
     pub registry: Registry,
     /// Heat's per-tree limits.
     pub limits: Limits,
+    /// This server node, for stack leases.
+    pub node: Node,
+}
+
+/// This server node: its id in stack leases and how long a lease lasts unrenewed.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Stable across restarts of the same node (`<host>:<port>` unless configured), so a
+    /// restarted node takes its own stacks back at once.
+    pub id: String,
+    /// Lease length; renewed every third of it.
+    pub lease: std::time::Duration,
+    /// This process: `<id>#<uuid>`. A lease names the process holding it, so a restarted
+    /// node knows its predecessor's stacks (same id, other process) from its own.
+    pub engine_id: String,
+}
+
+impl Node {
+    /// A node `id` whose leases last `lease`, for this process.
+    pub fn new(id: String, lease: std::time::Duration) -> Self {
+        let engine_id = format!("{id}#{}", uuid::Uuid::new_v4().simple());
+        Node {
+            id,
+            lease,
+            engine_id,
+        }
+    }
+
+    /// Whether `engine_id` is this node in an earlier process.
+    pub fn is_predecessor(&self, engine_id: &str) -> bool {
+        engine_id != self.engine_id
+            && engine_id
+                .split_once('#')
+                .is_some_and(|(node, _)| node == self.id)
+    }
+}
+
+impl Default for Node {
+    fn default() -> Self {
+        Node::new("local".into(), std::time::Duration::from_secs(30))
+    }
 }
 
 /// Limits on stack trees (Heat's `max_nested_stack_depth`, `max_resources_per_stack`).

@@ -194,6 +194,7 @@ impl Engine {
             if done && t != Traversal::Check {
                 return Ok(());
             }
+            self.claim(&stack.id).await?;
             let started = format!("Stack {} started", t.action());
             events::stack_state(
                 &self.services,
@@ -223,6 +224,8 @@ impl Engine {
             ));
         }
         self.stop(&stack.id).await;
+        // Another node running it stops at its next lease round.
+        self.claim(&stack.id).await?;
         let reason = format!("Stack {} cancelled", stack.action);
         fail_in_progress(&self.services, stack, &reason).await?;
         events::stack_state(

@@ -6,6 +6,7 @@
 
 mod blobs;
 mod events;
+mod leases;
 mod metadata;
 mod resources;
 mod settings;
@@ -13,6 +14,7 @@ mod software;
 mod stacks;
 
 pub use events::EventRow;
+pub use leases::{Lease, now_millis};
 pub use metadata::MetadataRow;
 pub use resources::ResourceRow;
 pub use software::{ConfigRow, DeploymentRow};
@@ -46,6 +48,7 @@ pub enum StoreError {
 pub struct Store {
     pool: AnyPool,
     blobs: blobs::BlobCache,
+    sqlite: bool,
 }
 
 /// Now, as stored and shown: `YYYY-MM-DDTHH:MM:SSZ`.
@@ -83,6 +86,7 @@ impl Store {
         Ok(Store {
             pool,
             blobs: blobs::BlobCache::default(),
+            sqlite,
         })
     }
 

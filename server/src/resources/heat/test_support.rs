@@ -55,6 +55,7 @@ impl Harness {
                 notifier: Notifier::default(),
                 registry: Registry::builtin(),
                 limits: Default::default(),
+                node: Default::default(),
             },
             stack,
             _dir: dir,
