@@ -597,8 +597,10 @@ impl functions::ValidationScope for Scope<'_> {
                 "The Referenced Attribute ({resource} {attribute}) is incorrect."
             ));
         };
+        // Heat names the resource, not its type, in this message.
         self.types
             .check_attribute(&def.resource_type, &def.properties, attribute)
+            .map_err(|_| format!("The Referenced Attribute ({resource} {attribute}) is incorrect."))
     }
 }
 
