@@ -91,6 +91,52 @@ async fn group_lifecycle(backend: Backend) {
     assert_eq!(refs.as_array().unwrap().len(), 3);
     assert_eq!(Api::output(&body, "names")["2"], refs[2]);
     assert_eq!(nested_resources(&api, &stack).await, ["0", "1", "2"]);
+    // nested_depth lists the members too, with their parent and the group's nested link.
+    let (_, all) = api
+        .get(&format!("{stack}/resources?nested_depth=1"))
+        .await
+        .unwrap();
+    let all = all["resources"].as_array().unwrap();
+    assert_eq!(all.len(), 5, "{all:?}");
+    let members: Vec<&Value> = all
+        .iter()
+        .filter(|r| r["parent_resource"] == "group")
+        .collect();
+    assert_eq!(members.len(), 3, "{all:?}");
+    let group = all.iter().find(|r| r["resource_name"] == "group").unwrap();
+    assert!(
+        group["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["rel"] == "nested"),
+        "{group}"
+    );
+    let (_, events) = api
+        .get(&format!("{stack}/events?nested_depth=1"))
+        .await
+        .unwrap();
+    let member_events: Vec<&Value> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource_name"] == "1")
+        .collect();
+    assert_eq!(member_events.len(), 2, "{events}");
+    assert!(
+        member_events[0]["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["rel"] == "root_stack"),
+        "{}",
+        member_events[0]
+    );
+    let (status, err) = api
+        .get(&format!("{stack}/resources?nested_depth=x"))
+        .await
+        .unwrap();
+    assert_eq!(status.as_u16(), 400, "{err}");
     // Nested stacks are not listed with the project's stacks.
     let (_, list) = api.get("/stacks").await.unwrap();
     assert_eq!(list["stacks"].as_array().unwrap().len(), 1, "{list}");

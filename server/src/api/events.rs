@@ -3,12 +3,15 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
+use std::collections::HashMap;
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::format::{self, base_url};
 use super::stacks::canonical_stack;
 use super::{ApiError, ApiState};
+use crate::store::StackRow;
 
 /// Query parameters of event listings.
 #[derive(Debug, Deserialize, Default)]
@@ -17,6 +20,7 @@ pub struct EventQuery {
     limit: Option<usize>,
     marker: Option<String>,
     resource_name: Option<String>,
+    nested_depth: Option<String>,
 }
 
 async fn events(
@@ -27,12 +31,25 @@ async fn events(
     headers: &HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let stack = canonical_stack(state, &project, &name, &id).await?;
-    let mut rows = state
-        .engine
-        .services()
-        .store
-        .stack_events(&stack.id)
-        .await?;
+    let store = &state.engine.services().store;
+    let depth = match &query.nested_depth {
+        Some(v) => super::resources::nested_depth(&HashMap::from([(
+            "nested_depth".to_string(),
+            v.clone(),
+        )]))?,
+        None => 0,
+    };
+    // With nested_depth, the events of nested stacks too, each shown with its own stack
+    // and a `root_stack` link (as Heat).
+    let tree = super::resources::stack_tree(state, stack.clone(), depth).await?;
+    let by_id: HashMap<String, &StackRow> = tree.iter().map(|s| (s.id.clone(), s)).collect();
+    let mut rows = Vec::new();
+    for s in &tree {
+        rows.extend(store.stack_events(&s.id).await?);
+    }
+    if tree.len() > 1 {
+        rows.sort_by_key(|e| e.seq);
+    }
     if let Some(r) = resource.as_ref().or(query.resource_name.as_ref()) {
         rows.retain(|e| &e.resource_name == r);
         if rows.is_empty() && resource.is_some() {
@@ -55,9 +72,20 @@ async fn events(
         rows.truncate(limit);
     }
     let base = base_url(headers);
-    Ok(Json(
-        json!({"events": rows.iter().map(|e| format::event(&base, &stack, e)).collect::<Vec<_>>()}),
-    ))
+    let list: Vec<Value> = rows
+        .iter()
+        .map(|e| {
+            let owner = by_id.get(&e.stack_id).copied().unwrap_or(&stack);
+            let mut v = format::event(&base, owner, e);
+            if depth > 0
+                && let Some(links) = v["links"].as_array_mut()
+            {
+                links.push(json!({"href": format::stack_href(&base, &stack), "rel": "root_stack"}));
+            }
+            v
+        })
+        .collect();
+    Ok(Json(json!({"events": list})))
 }
 
 /// `GET /stacks/{name}/{id}/events`.
