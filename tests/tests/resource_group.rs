@@ -226,3 +226,98 @@ async fn the_tree_resource_limit_fails_the_group() {
     let _: Value = body;
     server.stop().await;
 }
+
+fn batched(value: &str) -> String {
+    format!(
+        r#"
+heat_template_version: 2018-08-31
+resources:
+  group:
+    type: OS::Heat::ResourceGroup
+    update_policy:
+      batch_create: {{max_batch_size: 2}}
+      rolling_update: {{max_batch_size: 1}}
+    properties:
+      count: 4
+      resource_def:
+        type: OS::Heat::TestResource
+        properties:
+          value: {value}-%index%
+          action_wait_secs: {{create: 0.2, update: 0.2}}
+outputs:
+  values: {{value: {{get_attr: [group, output]}}}}
+"#
+    )
+}
+
+/// The order of `<action>_IN_PROGRESS` (start) and `_COMPLETE` (end) events of members.
+async fn member_timeline(api: &Api, stack: &str, action: &str) -> Vec<String> {
+    let (_, events) = api
+        .get(&format!("{stack}/events?nested_depth=1&sort_dir=asc"))
+        .await
+        .unwrap();
+    events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource_name"].as_str().unwrap().parse::<u32>().is_ok())
+        .filter_map(|e| {
+            let status = e["resource_status"].as_str().unwrap();
+            let name = e["resource_name"].as_str().unwrap();
+            if status == format!("{action}_IN_PROGRESS") {
+                Some(format!("start {name}"))
+            } else if status == format!("{action}_COMPLETE") {
+                Some(format!("end {name}"))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn batch_create_and_rolling_update_follow_the_update_policy() {
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let stack = api
+        .create_stack("batched", &batched("a"), json!({}))
+        .await
+        .unwrap();
+    let body = api
+        .wait_stack(&stack, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(body["stack_status"], "CREATE_COMPLETE", "{body}");
+    assert_eq!(
+        Api::output(&body, "values"),
+        json!(["a-0", "a-1", "a-2", "a-3"])
+    );
+    // Batches of two: members 2 and 3 start only after 0 and 1 are done.
+    let timeline = member_timeline(&api, &stack, "CREATE").await;
+    let pos = |s: &str| timeline.iter().position(|x| x == s).unwrap();
+    assert!(
+        pos("end 0") < pos("start 2") && pos("end 1") < pos("start 2"),
+        "{timeline:?}"
+    );
+    assert!(pos("end 1") < pos("start 3"), "{timeline:?}");
+
+    // Rolling update one at a time: each member ends before the next starts.
+    let body = api
+        .update_stack(&stack, &batched("b"), json!({}))
+        .await
+        .unwrap();
+    assert_eq!(body["stack_status"], "UPDATE_COMPLETE", "{body}");
+    assert_eq!(
+        Api::output(&body, "values"),
+        json!(["b-0", "b-1", "b-2", "b-3"])
+    );
+    let timeline = member_timeline(&api, &stack, "UPDATE").await;
+    assert_eq!(
+        timeline,
+        [
+            "start 0", "end 0", "start 1", "end 1", "start 2", "end 2", "start 3", "end 3"
+        ],
+        "{timeline:?}"
+    );
+    server.stop().await;
+}

@@ -120,6 +120,17 @@ pub(crate) fn resolve_properties(
     Ok(props)
 }
 
+/// The resource's `update_policy`, resolved against the stack (null when absent or when it
+/// does not resolve: groups then use their defaults).
+fn update_policy(def: &ResourceDefinition, template: &Template, view: &Mutex<StackView>) -> Value {
+    if def.update_policy.is_null() {
+        return Value::Null;
+    }
+    let guard = view.lock().unwrap_or_else(|p| p.into_inner());
+    let path = format!("resources.{}.update_policy", def.name);
+    functions::resolve(&def.update_policy, template.version, &*guard, &path).unwrap_or(Value::Null)
+}
+
 /// Heat's resource failure reason: `<ExceptionType>: resources.<name>: <message>`.
 pub fn failure_reason(name: &str, err: &ResourceError) -> String {
     format!("{}: resources.{}: {}", err.heat_type(), name, err)
@@ -181,7 +192,8 @@ async fn converge_one(
         }
         _ => "CREATE",
     };
-    let ctx = ResourceContext::new(services, &plan.stack, name);
+    let mut ctx = ResourceContext::new(services, &plan.stack, name);
+    ctx.update_policy = update_policy(def, &plan.template, view);
     let row_action = if action == "UPDATE" {
         "UPDATE"
     } else {
@@ -284,6 +296,7 @@ async fn resume_one(
     };
     let mut ctx = ResourceContext::new(services, &plan.stack, name);
     ctx.resuming = Some(row.clone());
+    ctx.update_policy = update_policy(def, &plan.template, view);
     let result = if action == "UPDATE" {
         rtype.update(&ctx, &row, &props).await
     } else {

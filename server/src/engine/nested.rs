@@ -170,8 +170,17 @@ pub async fn update(
     current: &ResourceRow,
     def: NestedDefinition,
 ) -> Result<NestedState, ResourceError> {
+    update_by_id(ctx, &current.physical_id, def).await
+}
+
+/// Brings nested stack `child_id` to `def` (creates it when it is gone).
+pub async fn update_by_id(
+    ctx: &ResourceContext<'_>,
+    child_id: &str,
+    def: NestedDefinition,
+) -> Result<NestedState, ResourceError> {
     let store = &ctx.services.store;
-    let child = match store.stack(&current.physical_id).await? {
+    let child = match store.stack(child_id).await? {
         Some(child) if child.deleted_at.is_none() => child,
         _ => return create(ctx, def).await,
     };

@@ -36,6 +36,9 @@ pub struct ResourceContext<'a> {
     /// handlers use its physical id and data to pick up their persisted intent instead of
     /// starting over, so nothing is created twice.
     pub resuming: Option<ResourceRow>,
+    /// The resource's resolved `update_policy` (groups: `batch_create`, `rolling_update`);
+    /// null when none.
+    pub update_policy: Value,
 }
 
 impl<'a> ResourceContext<'a> {
@@ -57,6 +60,7 @@ impl<'a> ResourceContext<'a> {
             stack,
             name,
             resuming: None,
+            update_policy: Value::Null,
         }
     }
 

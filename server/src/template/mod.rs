@@ -62,6 +62,8 @@ pub struct ResourceDefinition {
     /// for whoever resolves it: resolve it against the stack, then check the result with
     /// [`DeletionPolicy::parse`] (this definition's [`Template::version`]).
     pub deletion_policy_call: Option<Value>,
+    /// `update_policy:` as written (may hold function calls; groups interpret it).
+    pub update_policy: Value,
 }
 
 impl ResourceDefinition {

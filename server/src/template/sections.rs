@@ -249,6 +249,7 @@ pub(super) fn parse_resource(
         condition: def.get("condition").cloned(),
         deletion_policy,
         deletion_policy_call,
+        update_policy: def.get("update_policy").cloned().unwrap_or(Value::Null),
     })
 }
 

@@ -128,6 +128,47 @@ pub fn nested_template(props: &Map<String, Value>, names: &[String]) -> Value {
     json!({"heat_template_version": "2015-04-30", "resources": resources})
 }
 
+/// A group update policy's batching (`batch_create`, `rolling_update`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Batching {
+    size: usize,
+    pause_secs: f64,
+}
+
+/// The policy `key` of the resource's resolved `update_policy`, if set.
+fn batching(policy: &Value, key: &str) -> Option<Batching> {
+    let p = policy.get(key)?;
+    let number = |k: &str| {
+        p.get(k)
+            .and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok()))
+    };
+    Some(Batching {
+        size: number("max_batch_size").unwrap_or(1.0).max(1.0) as usize,
+        pause_secs: number("pause_time").unwrap_or(0.0).max(0.0),
+    })
+}
+
+/// The nested template with `names`, each member defined by `props`, except that members
+/// in `old` keep `old_props`' definition (a rolling update part-way).
+fn mixed_template(
+    props: &Map<String, Value>,
+    names: &[String],
+    old_props: &Map<String, Value>,
+    old: &[String],
+) -> Value {
+    let mut template = nested_template(props, names);
+    let previous = nested_template(old_props, old);
+    if let (Some(members), Some(before)) = (
+        template.get_mut("resources").and_then(Value::as_object_mut),
+        previous.get("resources").and_then(Value::as_object),
+    ) {
+        for (name, def) in before {
+            members.insert(name.clone(), def.clone());
+        }
+    }
+    template
+}
+
 async fn converge_group(
     ctx: &ResourceContext<'_>,
     current: Option<&ResourceRow>,
@@ -145,18 +186,87 @@ async fn converge_group(
     let names = member_names(count, &removed);
     let owner = nested::owner(ctx).await?;
     let (environment, files) = nested::inherited(&owner);
-    let def = NestedDefinition {
-        template: nested_template(props, &names),
+    let definition = |template: Value| NestedDefinition {
+        template,
         parameters: Map::new(),
-        environment,
-        files,
+        environment: environment.clone(),
+        files: files.clone(),
     };
-    let state = match current {
-        Some(row) if !creating && !row.physical_id.is_empty() => {
-            nested::update(ctx, row, def).await?
+
+    // The steps to the final membership: one, or batches under the update policy.
+    let mut steps: Vec<Value> = Vec::new();
+    let empty = Map::new();
+    let old_props = current
+        .and_then(|r| r.properties.as_object())
+        .unwrap_or(&empty);
+    let redefined = ["resource_def", "index_var"]
+        .iter()
+        .any(|k| old_props.get(*k) != props.get(*k));
+    if creating {
+        if let Some(b) = batching(&ctx.update_policy, "batch_create") {
+            let mut end = b.size;
+            while end < names.len() {
+                steps.push(nested_template(props, &names[..end]));
+                end += b.size;
+            }
         }
-        // A create (resumed or not): nested::create picks up a recorded nested stack.
-        _ => nested::create(ctx, def).await?,
+    } else if redefined
+        && !members.is_empty()
+        && let Some(b) = batching(&ctx.update_policy, "rolling_update")
+    {
+        // Existing members that stay move to the new definition a batch at a time; the
+        // others keep theirs until the final step.
+        let current_names: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
+        let staying: Vec<String> = current_names
+            .iter()
+            .filter(|n| names.contains(n))
+            .cloned()
+            .collect();
+        let mut end = b.size;
+        while end < staying.len() {
+            let done = &staying[..end];
+            let waiting: Vec<String> = current_names
+                .iter()
+                .filter(|n| !done.contains(n))
+                .cloned()
+                .collect();
+            steps.push(mixed_template(props, done, old_props, &waiting));
+            end += b.size;
+        }
+    }
+    steps.push(nested_template(props, &names));
+    let pause = batching(
+        &ctx.update_policy,
+        if creating {
+            "batch_create"
+        } else {
+            "rolling_update"
+        },
+    )
+    .map(|b| b.pause_secs)
+    .unwrap_or(0.0);
+
+    let mut child_id = current
+        .map(|r| r.physical_id.clone())
+        .filter(|id| !id.is_empty() && !creating);
+    let mut state = None;
+    let last = steps.len() - 1;
+    for (i, template) in steps.into_iter().enumerate() {
+        let next = match &child_id {
+            Some(id) => nested::update_by_id(ctx, id, definition(template)).await?,
+            // A create (resumed or not): nested::create picks up a recorded nested stack.
+            None => nested::create(ctx, definition(template)).await?,
+        };
+        child_id = Some(next.stack.id.clone());
+        state = Some(next);
+        if i < last {
+            super::sleep_secs(pause).await;
+        }
+    }
+    let Some(state) = state else {
+        return Err(ResourceError::Failed(
+            "the group has no nested stack".into(),
+        ));
     };
     let members = group_members::from_rows(&state.rows);
     let mut data = Map::new();
@@ -240,6 +350,39 @@ mod tests {
         let mut update = props.clone();
         update.insert("removal_policies_mode".into(), json!("update"));
         assert_eq!(removed_names(&update, &["5".into()], &members), ["2", "0"]);
+    }
+
+    #[test]
+    fn update_policies_batch() {
+        let policy = json!({"batch_create": {"max_batch_size": 2, "pause_time": 0.5},
+            "rolling_update": {"max_batch_size": "3"}});
+        assert_eq!(
+            batching(&policy, "batch_create"),
+            Some(Batching {
+                size: 2,
+                pause_secs: 0.5
+            })
+        );
+        assert_eq!(
+            batching(&policy, "rolling_update"),
+            Some(Batching {
+                size: 3,
+                pause_secs: 0.0
+            })
+        );
+        assert_eq!(batching(&Value::Null, "batch_create"), None);
+        let new =
+            json!({"resource_def": {"type": "OS::Heat::Value", "properties": {"value": "new"}}});
+        let old =
+            json!({"resource_def": {"type": "OS::Heat::Value", "properties": {"value": "old"}}});
+        let t = mixed_template(
+            new.as_object().unwrap(),
+            &["0".into()],
+            old.as_object().unwrap(),
+            &["1".into(), "2".into()],
+        );
+        assert_eq!(t["resources"]["0"]["properties"]["value"], json!("new"));
+        assert_eq!(t["resources"]["2"]["properties"]["value"], json!("old"));
     }
 
     #[test]
