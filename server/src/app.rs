@@ -106,6 +106,7 @@ pub async fn start(
             config.lease,
         ),
     });
+    crate::engine::bus::start(&services, &config.database_url, shutdown.clone());
     let engine = Engine::new(services);
     match engine.resume_interrupted().await {
         Ok(0) => {}

@@ -100,3 +100,78 @@ async fn a_dead_nodes_stack_is_resumed_by_another_and_a_live_ones_is_left_alone(
     b.stop().await;
     a.stop().await;
 }
+
+const SERVER_ONLY: &str = r#"
+heat_template_version: 2018-08-31
+resources:
+  server:
+    type: OS::Heat::DeployedServer
+"#;
+
+const WITH_DEPLOYMENT: &str = r##"
+heat_template_version: 2018-08-31
+resources:
+  server:
+    type: OS::Heat::DeployedServer
+  cfg:
+    type: OS::Heat::SoftwareConfig
+    properties: {group: script, config: "#!/bin/sh\ntrue\n"}
+  dep:
+    type: OS::Heat::SoftwareDeployment
+    properties: {config: {get_resource: cfg}, server: {get_resource: server}}
+"##;
+
+#[tokio::test]
+async fn a_metadata_long_poll_on_one_node_wakes_for_a_change_made_on_another() {
+    if !postgres_available() {
+        eprintln!("skipping: no PostgreSQL server (CI=true makes this a failure)");
+        return;
+    }
+    let a = Server::start_with(Backend::Postgres, &[]).await.unwrap();
+    let b = a.start_sharing(&[]).await.unwrap();
+    let api_a = a.api();
+    let stack = api_a
+        .create_stack("polled", SERVER_ONLY, json!({}))
+        .await
+        .unwrap();
+    api_a
+        .wait_stack(&stack, Duration::from_secs(30))
+        .await
+        .unwrap();
+    // The agent's URL names node A; the same capability URL works on node B.
+    let url_a = api_a.metadata_url(&stack, "server").await.unwrap();
+    let url_b = url_a.replace(&a.base, &b.base);
+    let http = reqwest::Client::new();
+    let first = http.get(&url_b).send().await.unwrap();
+    assert_eq!(first.status().as_u16(), 200);
+    let etag = first.headers()["etag"].to_str().unwrap().to_string();
+    let poll = tokio::spawn(async move {
+        http.get(&url_b)
+            .header("If-None-Match", etag)
+            .header("Prefer", "wait=60")
+            .send()
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The change happens on A: B's long-poll answers with the new document rather than
+    // a 304 at the end of its wait.
+    let (status, _) = api_a
+        .call(
+            reqwest::Method::PUT,
+            &stack,
+            Some(json!({"template": WITH_DEPLOYMENT, "parameters": {}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status.as_u16(), 202);
+    let answer = tokio::time::timeout(Duration::from_secs(30), poll)
+        .await
+        .expect("the long-poll on B was not woken by A's change")
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    let doc: Value = answer.json().await.unwrap();
+    assert_eq!(doc["deployments"].as_array().unwrap().len(), 1, "{doc}");
+    b.stop().await;
+    a.stop().await;
+}

@@ -5,6 +5,7 @@
 //! step acts on it; handlers in `api/` only parse, authorise and call [`Engine`].
 
 pub mod breakpoints;
+pub mod bus;
 pub mod converge;
 pub mod events;
 pub mod graph;

@@ -97,4 +97,14 @@ impl Store {
                 .flatten(),
         )
     }
+
+    /// `pg_notify(channel, payload)` (PostgreSQL only: the wake-up bus between nodes).
+    pub async fn notify(&self, channel: &str, payload: &str) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(channel)
+            .bind(payload)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 }
