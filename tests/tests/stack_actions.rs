@@ -472,3 +472,32 @@ async fn stack_actions_on_postgresql() {
     }
     all(Backend::Postgres).await;
 }
+
+/// `timeout_mins` (Heat counts whole minutes): the action fails with `Timed out`, and the
+/// resource cut off mid-create fails with it instead of staying in progress.
+#[tokio::test]
+async fn an_action_past_its_timeout_fails_timed_out() {
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let template = "heat_template_version: 2018-08-31\nresources:\n  slow:\n    type: OS::Heat::TestResource\n    properties: {wait_secs: 600}\n";
+    let (status, created) = api
+        .call(
+            reqwest::Method::POST,
+            "/stacks",
+            Some(json!({"stack_name": "late", "template": template, "timeout_mins": 1})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status.as_u16(), 201, "{created}");
+    let stack = format!("/stacks/late/{}", created["stack"]["id"].as_str().unwrap());
+    let body = api
+        .wait_stack(&stack, Duration::from_secs(150))
+        .await
+        .unwrap();
+    assert_eq!(body["stack_status"], "CREATE_FAILED", "{body}");
+    assert_eq!(body["stack_status_reason"], "Timed out");
+    let (_, res) = api.get(&format!("{stack}/resources/slow")).await.unwrap();
+    assert_eq!(res["resource"]["resource_status"], "CREATE_FAILED", "{res}");
+    assert_eq!(res["resource"]["resource_status_reason"], "Timed out");
+    server.stop().await;
+}

@@ -122,9 +122,18 @@ pub(crate) async fn run_action(
         .filter(|m| *m > 0)
         .map(|m| Duration::from_secs(m as u64 * 60));
     let result = match timeout {
-        Some(t) => tokio::time::timeout(t, converge(plan))
-            .await
-            .unwrap_or_else(|_| Err("Timed out".into())),
+        Some(t) => match tokio::time::timeout(t, converge(plan)).await {
+            Ok(r) => r,
+            Err(_) => {
+                // The resources cut off mid-action (nested ones too) fail with the stack.
+                if let Err(e) =
+                    super::stack_control::fail_in_progress(&services, stack, "Timed out").await
+                {
+                    tracing::error!(stack_id = %stack.id, error = %e, "could not fail timed-out resources");
+                }
+                Err("Timed out".into())
+            }
+        },
         None => converge(plan).await,
     };
     let (status, reason) = match &result {

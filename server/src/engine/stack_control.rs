@@ -125,7 +125,7 @@ pub(crate) async fn rollback(services: &Arc<Services>, stack: &StackRow) -> Resu
 
 /// Marks every resource still in progress in the tree FAILED with `reason`, and nested
 /// stacks in progress too (after their work was stopped).
-async fn fail_in_progress(
+pub(crate) async fn fail_in_progress(
     services: &Services,
     stack: &StackRow,
     reason: &str,
@@ -149,7 +149,11 @@ async fn fail_in_progress(
     for child in store.nested_stacks(&stack.id).await? {
         if child.status == "IN_PROGRESS" {
             Box::pin(fail_in_progress(services, &child, reason)).await?;
-            let why = format!("Stack {} cancelled", child.action);
+            let why = if reason == "Timed out" {
+                reason.to_string()
+            } else {
+                format!("Stack {} cancelled", child.action)
+            };
             events::stack_state(
                 services,
                 &child.id,
