@@ -131,6 +131,52 @@ fn update_policy(def: &ResourceDefinition, template: &Template, view: &Mutex<Sta
     functions::resolve(&def.update_policy, template.version, &*guard, &path).unwrap_or(Value::Null)
 }
 
+/// What converge does to one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Carry on the action a restart interrupted.
+    Resume,
+    /// Create it (new, failed, never created, deleted, or its type changed; a stored
+    /// physical resource is then replaced).
+    Create,
+    /// Leave it alone.
+    Nothing,
+    /// Update in place.
+    Update,
+    /// Create a replacement, delete the old one at the end.
+    Replace,
+}
+
+/// The one rule for what converge does to resource `def`, stored as `current`, whose new
+/// properties resolved to `props` (`None`: they did not resolve). The update preview uses it
+/// too.
+pub fn step(
+    rtype: &dyn ResourceType,
+    def: &ResourceDefinition,
+    current: Option<&ResourceRow>,
+    props: Option<&Map<String, Value>>,
+) -> Step {
+    let Some(row) = current.filter(|r| r.resource_type == def.resource_type) else {
+        return Step::Create;
+    };
+    if row.status == "IN_PROGRESS" && (row.action == "CREATE" || row.action == "UPDATE") {
+        return Step::Resume;
+    }
+    let usable = row.status == "COMPLETE" && row.action != "INIT" && row.action != "DELETE";
+    let (true, Some(props)) = (usable, props) else {
+        return Step::Create;
+    };
+    let changed = properties::changed(&row.properties, props);
+    if changed.is_empty() {
+        return Step::Nothing;
+    }
+    match rtype.update_kind(&changed, &row.properties, props) {
+        UpdateKind::Unchanged => Step::Nothing,
+        UpdateKind::InPlace => Step::Update,
+        UpdateKind::Replace => Step::Replace,
+    }
+}
+
 /// Heat's resource failure reason: `<ExceptionType>: resources.<name>: <message>`.
 pub fn failure_reason(name: &str, err: &ResourceError) -> String {
     format!("{}: resources.{}: {}", err.heat_type(), name, err)
@@ -164,33 +210,19 @@ async fn converge_one(
 
     // The server stopped while this resource was mid-action: resume that action with the
     // stored row (its recorded physical id and intent) instead of starting over.
-    let interrupted = current.as_ref().filter(|r| {
-        r.resource_type == def.resource_type
-            && r.status == "IN_PROGRESS"
-            && (r.action == "CREATE" || r.action == "UPDATE")
-    });
-    if let Some(row) = interrupted {
-        return resume_one(plan, name, def, rtype.as_ref(), row.clone(), props, view).await;
-    }
-    let usable = current.as_ref().filter(|r| {
-        r.resource_type == def.resource_type
-            && r.status == "COMPLETE"
-            && r.action != "INIT"
-            && r.action != "DELETE"
-    });
-    let action = match (&props, usable) {
-        (Ok(p), Some(row)) => {
-            let changed = properties::changed(&row.properties, p);
-            if changed.is_empty() {
+    let action = match step(rtype.as_ref(), def, current.as_ref(), props.as_ref().ok()) {
+        // The server stopped while this resource was mid-action: resume that action with
+        // the stored row (its recorded physical id and intent) instead of starting over.
+        Step::Resume => {
+            let Some(row) = current.clone() else {
                 return Ok(());
-            }
-            match rtype.update_kind(&changed, &row.properties, p) {
-                UpdateKind::Unchanged => return Ok(()),
-                UpdateKind::InPlace => "UPDATE",
-                UpdateKind::Replace => "REPLACE",
-            }
+            };
+            return resume_one(plan, name, def, rtype.as_ref(), row, props, view).await;
         }
-        _ => "CREATE",
+        Step::Nothing => return Ok(()),
+        Step::Update => "UPDATE",
+        Step::Replace => "REPLACE",
+        Step::Create => "CREATE",
     };
     let mut ctx = ResourceContext::new(services, &plan.stack, name);
     ctx.update_policy = update_policy(def, &plan.template, view);

@@ -12,12 +12,12 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use super::converge::resolve_properties;
+use super::converge::{Step, resolve_properties, step};
 use super::graph;
 use super::patch::{Patch, merged_request};
 use super::stack_view::StackView;
 use super::{Engine, EngineError, StackRequest, identity, prepare, stored_definition, validate};
-use crate::resources::{Registry, StackIdentity, UpdateKind, properties};
+use crate::resources::{Registry, StackIdentity};
 use crate::store::{ResourceRow, StackRow, now_timestamp};
 use crate::template::{Template, functions, parameters};
 
@@ -52,35 +52,15 @@ pub fn classify(
             Change::Added
         };
     };
-    if row.resource_type != def.resource_type {
-        return Change::Replaced;
-    }
-    // Interrupted by a restart: converge resumes the action it was in.
-    if row.status == "IN_PROGRESS" && (row.action == "CREATE" || row.action == "UPDATE") {
-        return if row.action == "UPDATE" {
-            Change::Updated
-        } else {
-            Change::Replaced
-        };
-    }
-    // Failed, never created, or deleted: converge creates it anew.
-    if row.status != "COMPLETE" || row.action == "INIT" || row.action == "DELETE" {
-        return Change::Replaced;
-    }
     let Some(rtype) = registry.get(&def.resource_type) else {
         return Change::Replaced;
     };
-    let Ok(props) = resolve_properties(rtype.as_ref(), def, template, view) else {
-        return Change::Replaced;
-    };
-    let changed = properties::changed(&row.properties, &props);
-    if changed.is_empty() {
-        return Change::Unchanged;
-    }
-    match rtype.update_kind(&changed, &row.properties, &props) {
-        UpdateKind::Unchanged => Change::Unchanged,
-        UpdateKind::InPlace => Change::Updated,
-        UpdateKind::Replace => Change::Replaced,
+    let props = resolve_properties(rtype.as_ref(), def, template, view).ok();
+    match step(rtype.as_ref(), def, Some(row), props.as_ref()) {
+        Step::Resume if row.action == "UPDATE" => Change::Updated,
+        Step::Resume | Step::Create | Step::Replace => Change::Replaced,
+        Step::Nothing => Change::Unchanged,
+        Step::Update => Change::Updated,
     }
 }
 
