@@ -233,22 +233,7 @@ async fn converge_one(
     };
     let base = match (action, &current) {
         ("UPDATE", Some(row)) => row.clone(),
-        _ => ResourceRow {
-            id: uuid::Uuid::new_v4().to_string(),
-            stack_id: plan.stack.id.clone(),
-            name: name.to_string(),
-            resource_type: def.resource_type.clone(),
-            action: row_action.into(),
-            status: "IN_PROGRESS".into(),
-            status_reason: "state changed".into(),
-            physical_id: String::new(),
-            reference_id: None,
-            properties: Value::Object(Map::new()),
-            attributes: Map::new(),
-            data: Map::new(),
-            created_at: now_timestamp(),
-            updated_at: None,
-        },
+        _ => crate::engine::lifecycle::init_row(&plan.stack.id, name, &def.resource_type),
     };
     if (action == "REPLACE"
         || (action == "CREATE" && current.as_ref().is_some_and(|r| !r.physical_id.is_empty())))

@@ -60,6 +60,30 @@ fn from_row(row: &AnyRow) -> Result<ResourceRow, StoreError> {
 
 const COLUMNS: &str = "id, stack_id, name, resource_type, action, status, status_reason, physical_id, reference_id, properties, attributes, data, created_at, updated_at";
 
+/// Inserts `r` on `conn` (inside the caller's transaction).
+async fn insert_row(conn: &mut sqlx::AnyConnection, r: &ResourceRow) -> Result<(), StoreError> {
+    sqlx::query(sql(format!(
+        "INSERT INTO resources ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    )))
+    .bind(&r.id)
+    .bind(&r.stack_id)
+    .bind(&r.name)
+    .bind(&r.resource_type)
+    .bind(&r.action)
+    .bind(&r.status)
+    .bind(&r.status_reason)
+    .bind(&r.physical_id)
+    .bind(&r.reference_id)
+    .bind(r.properties.to_string())
+    .bind(Value::Object(r.attributes.clone()).to_string())
+    .bind(Value::Object(r.data.clone()).to_string())
+    .bind(&r.created_at)
+    .bind(&r.updated_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Inserts or fully replaces the row for (stack, name).
     pub async fn put_resource(&self, r: &ResourceRow) -> Result<(), StoreError> {
@@ -79,25 +103,7 @@ impl Store {
             .bind(&r.name)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(sql(format!(
-            "INSERT INTO resources ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        )))
-        .bind(&r.id)
-        .bind(&r.stack_id)
-        .bind(&r.name)
-        .bind(&r.resource_type)
-        .bind(&r.action)
-        .bind(&r.status)
-        .bind(&r.status_reason)
-        .bind(&r.physical_id)
-        .bind(&r.reference_id)
-        .bind(r.properties.to_string())
-        .bind(Value::Object(r.attributes.clone()).to_string())
-        .bind(Value::Object(r.data.clone()).to_string())
-        .bind(&r.created_at)
-        .bind(&r.updated_at)
-        .execute(&mut *tx)
-        .await?;
+        insert_row(&mut tx, r).await?;
         if let Some(e) = event {
             super::events::insert_event(&mut tx, e).await?;
         }
@@ -109,25 +115,7 @@ impl Store {
     pub async fn insert_resources(&self, rows: &[ResourceRow]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for r in rows {
-            sqlx::query(sql(format!(
-                "INSERT INTO resources ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-            )))
-            .bind(&r.id)
-            .bind(&r.stack_id)
-            .bind(&r.name)
-            .bind(&r.resource_type)
-            .bind(&r.action)
-            .bind(&r.status)
-            .bind(&r.status_reason)
-            .bind(&r.physical_id)
-            .bind(&r.reference_id)
-            .bind(r.properties.to_string())
-            .bind(Value::Object(r.attributes.clone()).to_string())
-            .bind(Value::Object(r.data.clone()).to_string())
-            .bind(&r.created_at)
-            .bind(&r.updated_at)
-            .execute(&mut *tx)
-            .await?;
+            insert_row(&mut tx, r).await?;
         }
         tx.commit().await?;
         Ok(())

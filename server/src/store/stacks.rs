@@ -193,17 +193,6 @@ impl Store {
         self.hydrate_all(rows).await
     }
 
-    /// Live top-level stacks whose action is in progress (to resume after a restart;
-    /// nested stacks are resumed by their owner's resource).
-    pub async fn stacks_in_progress(&self) -> Result<Vec<StackRow>, StoreError> {
-        let rows = sqlx::query(sql(format!(
-            "SELECT {COLUMNS} FROM stacks WHERE status = 'IN_PROGRESS' AND deleted_at IS NULL AND owner_id IS NULL ORDER BY created_at"
-        )))
-        .fetch_all(&self.pool)
-        .await?;
-        self.hydrate_all(rows).await
-    }
-
     /// Sets the stack's action, status and reason.
     pub async fn set_stack_state(
         &self,
