@@ -279,6 +279,21 @@ async fn rollback_and_cancel(api: &Api) {
     api.wait_resource(&stack, "tested", "UPDATE_IN_PROGRESS", WAIT)
         .await
         .unwrap();
+    // A second update while one runs waits its turn: 409, nothing changed.
+    let (status, err) = api
+        .call(
+            reqwest::Method::PUT,
+            &stack,
+            Some(json!({"template": template("other", ""), "parameters": {}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status.as_u16(), 409, "{err}");
+    assert_eq!(err["error"]["type"], "ActionInProgress");
+    assert_eq!(
+        err["error"]["message"],
+        "Stack updated already has an action (UPDATE) in progress."
+    );
     let (status, reply) = post_action(api, &stack, json!({"cancel_update": null})).await;
     assert_eq!((status.as_u16(), reply), (200, Value::Null));
     let body = api.wait_stack(&stack, WAIT).await.unwrap();

@@ -186,6 +186,17 @@ impl Engine {
         stack: &StackRow,
         request: StackRequest,
     ) -> Result<(), EngineError> {
+        // Heat's order: suspended and deleting stacks are refused before anything else.
+        for (action, word) in [("SUSPEND", "suspended"), ("DELETE", "deleting")] {
+            if stack.action == action {
+                return Err(EngineError::BadRequest(
+                    "NotSupported",
+                    format!("Updating a stack when it is {word} is not supported."),
+                ));
+            }
+        }
+        // Heat's convergence engine would let this update supersede the running one; here
+        // it waits its turn, as Heat's legacy engine had it (cancel_update first to force).
         if stack.status == "IN_PROGRESS" {
             return Err(EngineError::Conflict(
                 "ActionInProgress",
@@ -193,12 +204,6 @@ impl Engine {
                     "Stack {} already has an action ({}) in progress.",
                     stack.name, stack.action
                 ),
-            ));
-        }
-        if stack.action == "SUSPEND" {
-            return Err(EngineError::BadRequest(
-                "NotSupported",
-                "Updating a stack when it is suspended is not supported.".into(),
             ));
         }
         let prepared = prepare(&self.services, &request)?;
