@@ -516,3 +516,58 @@ async fn an_action_past_its_timeout_fails_timed_out() {
     assert_eq!(res["resource"]["resource_status_reason"], "Timed out");
     server.stop().await;
 }
+
+/// Delete is allowed in any state and pre-empts the action in flight, nested stacks
+/// included.
+#[tokio::test]
+async fn delete_pre_empts_a_create_in_flight() {
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let template = "heat_template_version: 2018-08-31\nresources:\n  slow:\n    type: OS::Heat::TestResource\n    properties: {wait_secs: 600}\n  group:\n    type: OS::Heat::ResourceGroup\n    properties:\n      count: 3\n      resource_def: {type: OS::Heat::TestResource, properties: {wait_secs: 600}}\n";
+    let stack = api
+        .create_stack("hasty", template, json!({}))
+        .await
+        .unwrap();
+    api.wait_resource(&stack, "slow", "CREATE_IN_PROGRESS", WAIT)
+        .await
+        .unwrap();
+    api.wait_resource(&stack, "group", "CREATE_IN_PROGRESS", WAIT)
+        .await
+        .unwrap();
+    let (_, group) = api.get(&format!("{stack}/resources/group")).await.unwrap();
+    let nested_id = group["resource"]["physical_resource_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = api
+        .call(reqwest::Method::DELETE, &stack, None)
+        .await
+        .unwrap();
+    assert_eq!(status.as_u16(), 204);
+    let body = api.wait_stack(&stack, WAIT).await.unwrap();
+    assert_eq!(body["stack_status"], "DELETE_COMPLETE", "{body}");
+    let (_, nested) = api.get(&format!("/stacks/{nested_id}")).await.unwrap();
+    assert_eq!(
+        nested["stack"]["stack_status"], "DELETE_COMPLETE",
+        "{nested}"
+    );
+    let (_, events) = api
+        .get(&format!("{stack}/resources/slow/events?sort_dir=asc"))
+        .await
+        .unwrap();
+    let states: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource_status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states,
+        [
+            "CREATE_IN_PROGRESS",
+            "DELETE_IN_PROGRESS",
+            "DELETE_COMPLETE"
+        ]
+    );
+    server.stop().await;
+}
