@@ -167,7 +167,7 @@ pub fn step(
         return Step::Create;
     };
     let changed = properties::changed(&row.properties, props);
-    if changed.is_empty() {
+    if changed.is_empty() && !rtype.always_update() {
         return Step::Nothing;
     }
     match rtype.update_kind(&changed, &row.properties, props) {

@@ -27,6 +27,8 @@ pub struct NestedDefinition {
     pub environment: Value,
     /// The files map (usually the owner's).
     pub files: Value,
+    /// The nested stack's timeout in minutes (`None`: the owner's).
+    pub timeout_mins: Option<i64>,
 }
 
 /// A nested stack after its action: the row and its resources.
@@ -54,11 +56,6 @@ pub async fn owner(ctx: &ResourceContext<'_>) -> Result<StackRow, ResourceError>
                 ctx.stack.name
             ))
         })
-}
-
-/// The environment and files map a nested stack of `owner` inherits.
-pub fn inherited(owner: &StackRow) -> (Value, Value) {
-    (owner.environment.clone(), owner.files.clone())
 }
 
 fn check(ctx: &ResourceContext<'_>, def: &NestedDefinition) -> Result<Prepared, ResourceError> {
@@ -146,7 +143,7 @@ pub async fn create(
         files: def.files,
         parameters: def.parameters,
         disable_rollback: true,
-        timeout_mins: owner.timeout_mins,
+        timeout_mins: def.timeout_mins.or(owner.timeout_mins),
         created_at: now_timestamp(),
         owner_id: Some(owner.id.clone()),
         owner_resource: Some(ctx.name.to_string()),
@@ -199,6 +196,9 @@ pub async fn update_by_id(
     updated.environment = prepared.environment.clone();
     updated.files = def.files;
     updated.parameters = def.parameters;
+    if def.timeout_mins.is_some() {
+        updated.timeout_mins = def.timeout_mins;
+    }
     store.set_stack_definition(&updated).await?;
     events::stack_state(
         ctx.services,

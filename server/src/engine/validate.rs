@@ -11,8 +11,7 @@ use serde_json::{Map, Value};
 use super::StackRequest;
 use super::graph;
 use super::stack_view::StackView;
-use crate::resources::StackIdentity;
-use crate::resources::{Registry, properties};
+use crate::resources::{Registry, StackIdentity, StackInputs, properties};
 use crate::template::environment::{self, Environment};
 use crate::template::{
     Template, TemplateError, TemplateErrorKind, TemplateErrors, functions, parameters,
@@ -47,6 +46,39 @@ pub fn check_stack(
     registry: &Registry,
     request: &StackRequest,
     values: Values,
+) -> Result<Checked, TemplateErrors> {
+    let budget = std::cell::Cell::new(MAX_NESTED_CHECKS);
+    check_stack_at(
+        registry,
+        request,
+        values,
+        Nesting {
+            depth: 0,
+            budget: &budget,
+        },
+    )
+}
+
+/// How many nested templates one [`check_stack`] checks at most (the rest are checked when
+/// their stacks are created): a template nesting many copies of itself stays cheap.
+pub const MAX_NESTED_CHECKS: usize = 1000;
+
+/// Where a check is in a tree of nested templates.
+#[derive(Debug, Clone, Copy)]
+pub struct Nesting<'a> {
+    /// How many nested templates below the request's own (0: the request's template).
+    pub depth: usize,
+    /// Nested templates the whole check may still go into.
+    pub budget: &'a std::cell::Cell<usize>,
+}
+
+/// [`check_stack`] for a nested template (the nested-stack types check their templates
+/// with it, see `ResourceType::validate_nested`).
+pub fn check_stack_at(
+    registry: &Registry,
+    request: &StackRequest,
+    values: Values,
+    nesting: Nesting<'_>,
 ) -> Result<Checked, TemplateErrors> {
     let (template, mut errors) = Template::parse_collecting(&request.template);
     let Some(mut template) = template else {
@@ -141,6 +173,17 @@ pub fn check_stack(
         if found.is_empty() && broken.is_empty() {
             if let Err(e) = rtype.validate(&props, &path) {
                 errors.push(e);
+            } else {
+                errors.extend(rtype.validate_nested(&StackInputs {
+                    registry,
+                    name,
+                    path: &path,
+                    properties: &props,
+                    version,
+                    files: &request.files,
+                    environment: &env.stored,
+                    nesting,
+                }));
             }
         } else {
             errors.extend(found);

@@ -196,6 +196,18 @@ pub trait ResourceType: Send + Sync {
     ) -> Result<(), crate::template::TemplateError> {
         Ok(())
     }
+    /// Checks that need the rest of the stack request (the files map, the environment):
+    /// a provider template's parameters, a nested template. Called by validation once the
+    /// properties passed their schema and [`validate`](Self::validate).
+    fn validate_nested(&self, _inputs: &StackInputs<'_>) -> Vec<crate::template::TemplateError> {
+        Vec::new()
+    }
+    /// Whether a stack update acts on this resource even when its properties are unchanged
+    /// (Heat's nested-stack resources: the nested stack decides what changed, e.g. a provider
+    /// template edited in the files map).
+    fn always_update(&self) -> bool {
+        false
+    }
     /// Creates the physical resource.
     async fn create(
         &self,
@@ -258,6 +270,26 @@ pub trait ResourceType: Send + Sync {
     }
 }
 
+/// What [`ResourceType::validate_nested`] sees of the stack request being validated.
+pub struct StackInputs<'a> {
+    /// The registered types (to validate nested templates).
+    pub registry: &'a Registry,
+    /// The resource's logical name.
+    pub name: &'a str,
+    /// `resources.<name>.properties`.
+    pub path: &'a str,
+    /// The properties as validated; values holding function calls are still unresolved.
+    pub properties: &'a Map<String, Value>,
+    /// The template version (to tell unresolved function calls).
+    pub version: crate::template::version::TemplateVersion,
+    /// The request's files map.
+    pub files: &'a Value,
+    /// The stack's environment in its stored form.
+    pub environment: &'a Value,
+    /// Where this check is in the tree of nested templates.
+    pub nesting: crate::engine::validate::Nesting<'a>,
+}
+
 /// The registered resource types.
 #[derive(Clone)]
 pub struct Registry {
@@ -277,21 +309,30 @@ impl Registry {
             Arc::new(heat::software_deployment::SoftwareDeployment),
             Arc::new(heat::deployed_server::DeployedServer),
             Arc::new(heat::resource_group::ResourceGroup),
+            Arc::new(heat::resource_chain::ResourceChain),
+            Arc::new(heat::stack::HeatStack),
+            Arc::new(heat::cfn_stack::CfnStack),
         ];
         Registry {
             types: list.into_iter().map(|t| (t.type_name(), t)).collect(),
         }
     }
 
-    /// The type named `name`.
+    /// The type named `name`; a provider template name (`x.yaml`, `file:///x.template`, a
+    /// registry target) is a [`heat::template_resource::TemplateResource`].
     pub fn get(&self, name: &str) -> Option<Arc<dyn ResourceType>> {
+        if crate::template::registry::is_template(name) {
+            return Some(Arc::new(heat::template_resource::TemplateResource::new(
+                name,
+            )));
+        }
         self.types.get(name).cloned()
     }
 }
 
 impl crate::template::TypeLookup for Registry {
     fn type_exists(&self, resource_type: &str) -> bool {
-        self.types.contains_key(resource_type)
+        self.get(resource_type).is_some()
     }
     fn check_attribute(
         &self,
@@ -299,7 +340,7 @@ impl crate::template::TypeLookup for Registry {
         properties: &Value,
         attribute: &str,
     ) -> Result<(), String> {
-        match self.types.get(resource_type) {
+        match self.get(resource_type) {
             Some(t) if t.check_attribute(properties, attribute) => Ok(()),
             _ => Err(format!(
                 "The Referenced Attribute ({resource_type} {attribute}) is incorrect."

@@ -503,19 +503,16 @@ impl Template {
     }
 
     /// Resolves every resource type through the environment's registry (aliases, globs,
-    /// per-resource overrides). Provider templates are reported as not supported yet.
+    /// per-resource overrides). A provider template's type becomes the template's name
+    /// (its key in the files map), which the type registry knows as a template resource.
     pub fn apply_registry(&mut self, registry: &registry::ResourceRegistry) -> Vec<TemplateError> {
         let mut errors = Vec::new();
         for (name, def) in self.resources.iter_mut() {
             let path = join("resources", name);
             match registry.resolve(name, &def.resource_type) {
-                Ok(registry::ResolvedType::Builtin(t)) => def.resource_type = t,
-                Ok(registry::ResolvedType::Template(t)) => errors.push(TemplateError::at(
-                    path,
-                    format!(
-                        "provider templates ({t}) are not supported by this version of Updraft yet"
-                    ),
-                )),
+                Ok(registry::ResolvedType::Builtin(t) | registry::ResolvedType::Template(t)) => {
+                    def.resource_type = t
+                }
                 Err(message) => errors.push(TemplateError::at(path, message)),
             }
         }

@@ -70,12 +70,13 @@ fn string_list(value: &Value, allowed: &[&str], path: &str) -> Result<Vec<String
         .collect()
 }
 
-fn is_template(target: &str) -> bool {
+/// Whether a type name (or registry target) names a provider template.
+pub fn is_template(target: &str) -> bool {
     target.ends_with(".yaml") || target.ends_with(".template") || target.ends_with(".yml")
 }
 
 /// fnmatch-style matching with `*` and `?`.
-fn matches(pattern: &str, name: &str) -> bool {
+pub fn matches(pattern: &str, name: &str) -> bool {
     fn go(p: &[char], n: &[char]) -> bool {
         match (p.split_first(), n.split_first()) {
             (None, None) => true,
@@ -135,6 +136,10 @@ impl ResourceRegistry {
                                 o.restricted_actions =
                                     string_list(v, RESTRICTED, &join(&epath, "restricted_actions"))?
                             }
+                            // A map holds the entries for a resource of the nested
+                            // stack this resource owns (it reaches that stack's
+                            // environment, see `stack_resource::child_environment`).
+                            _ if v.is_object() => {}
                             from => o.mappings.push(parse_mapping(from, v, &epath)?),
                         }
                     }
@@ -228,7 +233,8 @@ mod tests {
             "Nested::Thing": "thing.yaml",
             "Gone::Type": null,
             "resources": {
-                "special*": {"My::Server": "OS::Heat::None", "hooks": "pre-create", "restricted_actions": ["replace"]}
+                "special*": {"My::Server": "OS::Heat::None", "hooks": "pre-create", "restricted_actions": ["replace"]},
+                "group": {"0": {"hooks": "pre-create"}}
             }
         }));
         assert_eq!(

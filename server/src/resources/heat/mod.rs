@@ -1,13 +1,18 @@
 //! `OS::Heat::*` resource types, one module each.
 
+pub mod cfn_stack;
 pub mod delay;
 pub mod deployed_server;
 pub mod group_members;
 pub mod none;
 pub mod random_string;
+pub mod resource_chain;
 pub mod resource_group;
 pub mod software_config;
 pub mod software_deployment;
+pub mod stack;
+pub mod stack_resource;
+pub mod template_resource;
 pub mod test_resource;
 pub mod value;
 

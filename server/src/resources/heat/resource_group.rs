@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 
 use super::group_members::{self, GroupMember, MEMBERS_KEY};
+use super::stack_resource::child_environment;
 use crate::engine::nested::{self, NestedDefinition};
 use crate::resources::properties::{PropType, PropertySchema};
 use crate::resources::{ResourceContext, ResourceError, ResourceOutcome, ResourceType, UpdateKind};
@@ -185,12 +186,14 @@ async fn converge_group(
     let count = props.get("count").and_then(Value::as_u64).unwrap_or(1) as usize;
     let names = member_names(count, &removed);
     let owner = nested::owner(ctx).await?;
-    let (environment, files) = nested::inherited(&owner);
+    let environment = child_environment(&owner.environment, Some(ctx.name), None);
+    let files = owner.files.clone();
     let definition = |template: Value| NestedDefinition {
         template,
         parameters: Map::new(),
         environment: environment.clone(),
         files: files.clone(),
+        timeout_mins: None,
     };
 
     // The steps to the final membership: one, or batches under the update policy.

@@ -21,6 +21,11 @@ pub(crate) struct Harness {
 
 impl Harness {
     pub async fn new() -> Self {
+        Self::with_files(serde_json::json!({})).await
+    }
+
+    /// A harness whose stack has this files map (provider templates, nested templates).
+    pub async fn with_files(files: Value) -> Self {
         let (store, dir) = crate::store::test_store().await;
         let stack = StackIdentity {
             id: uuid::Uuid::new_v4().to_string(),
@@ -37,7 +42,7 @@ impl Harness {
                 status_reason: String::new(),
                 template: serde_json::json!({"heat_template_version": "2018-08-31"}),
                 environment: serde_json::json!({}),
-                files: serde_json::json!({}),
+                files,
                 parameters: Map::new(),
                 disable_rollback: true,
                 timeout_mins: None,
