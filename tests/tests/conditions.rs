@@ -146,7 +146,7 @@ async fn environment_registry_and_environment_files_apply() {
     assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
     assert_eq!(
         body["error"]["message"],
-        "resources.v: provider templates (nested.yaml) are not supported by this version of Updraft yet"
+        "resources.v: Could not fetch remote template \"nested.yaml\": Invalid URL scheme "
     );
     server.stop().await;
 }
