@@ -3,8 +3,9 @@
 //! `FILE:LINE:COLUMN: path: message` (`FILE: message` when the place is not known), or
 //! `OK`; the exit status is non-zero when there are problems.
 //!
-//! Like heatclient, local `get_file` targets are read relative to the template and put in
-//! the files map under `file://` URLs, and the template is rewritten to use those keys.
+//! Like heatclient, local `get_file` targets and provider templates (`type: x.yaml`) are
+//! read relative to the template and put in the files map under `file://` URLs, and the
+//! template is rewritten to use those keys.
 //! Parameter values given with `-P` or in environments are checked; missing ones are not
 //! an error (they are usually given at create time).
 
@@ -21,6 +22,7 @@ use updraft_server::resources::Registry;
 use updraft_server::template::error::{TemplateError, index, join};
 use updraft_server::template::loader::load_document;
 use updraft_server::template::locate::attach_positions;
+use updraft_server::template::registry::is_template;
 use updraft_server::template::{TemplateErrorKind, TemplateErrors};
 
 /// `updraft template …`
@@ -138,6 +140,15 @@ fn inline_get_files(
                 }
                 return;
             }
+            if let Some(Value::String(target)) = map.get_mut("type")
+                && is_template(target)
+                && let Some((url, file)) = local_file(base, target)
+            {
+                inline_provider(&url, &file, &join(path, "type"), files, errors);
+                if files.contains_key(&url) {
+                    *target = url;
+                }
+            }
             for (k, v) in map.iter_mut() {
                 inline_get_files(v, base, &join(path, k), files, errors);
             }
@@ -149,6 +160,45 @@ fn inline_get_files(
         }
         _ => {}
     }
+}
+
+/// heatclient's handling of a provider template (`type: x.yaml`): read relative to the
+/// template using it, its own `get_file`s and provider templates inlined the same way
+/// (relative to it), stored in `files` as JSON text under its `file://` URL.
+fn inline_provider(
+    url: &str,
+    file: &Path,
+    path: &str,
+    files: &mut Map<String, Value>,
+    errors: &mut Vec<TemplateError>,
+) {
+    if files.contains_key(url) {
+        return;
+    }
+    let mut doc = match std::fs::read_to_string(file)
+        .map_err(|e| e.to_string())
+        .and_then(|text| load_document(&text).map_err(|e| e.message))
+    {
+        Ok(doc) => doc,
+        Err(e) => {
+            errors.push(TemplateError::at(
+                path,
+                format!("Could not fetch contents for {url}: {e}"),
+            ));
+            return;
+        }
+    };
+    // Present while its own references are followed, so a template using itself stops.
+    files.insert(url.to_string(), Value::Null);
+    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut inner = vec![];
+    inline_get_files(&mut doc, &dir, "", files, &mut inner);
+    errors.extend(
+        inner
+            .into_iter()
+            .map(|e| TemplateError::at(path, format!("{url}: {e}"))),
+    );
+    files.insert(url.to_string(), Value::String(doc.to_string()));
 }
 
 /// The `file://` URL and local path of a `get_file` target, or `None` for remote URLs.
@@ -213,6 +263,31 @@ mod tests {
                 .message
                 .starts_with("Could not fetch contents for file://")
         );
+    }
+
+    #[test]
+    fn provider_templates_are_inlined_with_their_own_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("lib")).unwrap();
+        std::fs::write(
+            dir.path().join("lib/box.yaml"),
+            "heat_template_version: 2018-08-31\nparameters:\n  n: {type: string}\nresources:\n  c:\n    type: OS::Heat::SoftwareConfig\n    properties: {config: {get_file: run.sh}}\n  again: {type: box.yaml, properties: {n: x}}\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("lib/run.sh"), "echo\n").unwrap();
+        let text = "heat_template_version: 2018-08-31\nresources:\n  b:\n    type: lib/box.yaml\n    properties: {nn: 1}\n  m: {type: lib/missing.yaml}\n";
+        let main = dir.path().join("main.yaml");
+        std::fs::write(&main, text).unwrap();
+        let errors = check(&main, text, &[], &[]).unwrap();
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(messages.len(), 4, "{messages:?}");
+        assert!(messages[0].starts_with("resources.m.type: Could not fetch contents for file://"));
+        assert_eq!(messages[1], "resources.b.properties: Unknown Property nn");
+        assert_eq!(
+            messages[2],
+            "resources.b.properties: Property n not assigned"
+        );
+        assert!(messages[3].starts_with("resources.m: Could not fetch remote template"));
     }
 
     #[test]
