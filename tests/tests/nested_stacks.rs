@@ -46,7 +46,7 @@ const CFN_NESTED: &str = r#"{"AWSTemplateFormatVersion": "2010-09-09",
 
 const ROOT: &str = "heat_template_version: 2018-08-31
 parameters:
-  name: {type: string, default: first}
+  name: {type: string, default: unused}
 resources:
   direct:
     type: file:///tmp/templates/thing.yaml
@@ -96,8 +96,10 @@ fn files(separator: &str) -> Value {
     json!({THING: thing(separator), IDREF: IDREF_TEMPLATE, "cfn.template": CFN_NESTED})
 }
 
+/// The registry mapping, and a value for the root's parameter that nested stacks (whose
+/// templates do not declare it) must not inherit.
 fn environment() -> Value {
-    json!({"resource_registry": {"My::Thing": THING}})
+    json!({"parameters": {"name": "first"}, "resource_registry": {"My::Thing": THING}})
 }
 
 async fn physical_id(api: &Api, stack: &str, resource: &str) -> String {
