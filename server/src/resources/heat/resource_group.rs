@@ -5,11 +5,16 @@ use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 
 use super::group_members::{self, GroupMember, MEMBERS_KEY};
-use super::stack_resource::child_environment;
+use super::stack_resource::{
+    any_unresolved, child_environment, child_request, enter, validate_child,
+};
 use crate::engine::nested::{self, NestedDefinition};
 use crate::resources::properties::{PropType, PropertySchema};
-use crate::resources::{ResourceContext, ResourceError, ResourceOutcome, ResourceType, UpdateKind};
+use crate::resources::{
+    ResourceContext, ResourceError, ResourceOutcome, ResourceType, StackInputs, UpdateKind,
+};
 use crate::store::ResourceRow;
+use crate::template::TemplateError;
 
 /// `OS::Heat::ResourceGroup`.
 pub struct ResourceGroup;
@@ -301,6 +306,23 @@ impl ResourceType for ResourceGroup {
     fn update_kind(&self, _: &[String], _: &Value, _: &Map<String, Value>) -> UpdateKind {
         UpdateKind::InPlace
     }
+    /// As Heat: a nested template of one member (`"0"`, whatever the count) is checked, so
+    /// a bad member type or property is a 400, when the definition is known.
+    fn validate_nested(&self, inputs: &StackInputs<'_>) -> Vec<TemplateError> {
+        let Some(nesting) = enter(inputs) else {
+            return Vec::new();
+        };
+        if any_unresolved(inputs, inputs.properties.get("resource_def").into_iter()) {
+            return Vec::new();
+        }
+        let request = child_request(
+            nested_template(inputs.properties, &["0".to_string()]),
+            Map::new(),
+            child_environment(inputs.environment, Some(inputs.name), None),
+            inputs.files.clone(),
+        );
+        validate_child(inputs, nesting, "nested_stack", &request, true)
+    }
     async fn create(
         &self,
         ctx: &ResourceContext<'_>,
@@ -386,6 +408,44 @@ mod tests {
         );
         assert_eq!(t["resources"]["0"]["properties"]["value"], json!("new"));
         assert_eq!(t["resources"]["2"]["properties"]["value"], json!("old"));
+    }
+
+    #[test]
+    fn a_bad_member_definition_is_a_validation_error() {
+        let text = "heat_template_version: 2018-08-31
+resources:
+  group:
+    type: OS::Heat::ResourceGroup
+    properties:
+      count: 0
+      resource_def: {type: OS::Heat::Value, properties: {valeu: 1}}
+  late:
+    type: OS::Heat::ResourceGroup
+    properties:
+      resource_def: {type: {get_param: OS::stack_name}}
+";
+        let request = crate::engine::StackRequest {
+            template: crate::template::loader::load_document(text).unwrap(),
+            parameters: Map::new(),
+            environment: Value::Null,
+            files: json!({}),
+            timeout_mins: None,
+            disable_rollback: true,
+        };
+        let errors = crate::engine::validate::check_stack(
+            &crate::resources::Registry::builtin(),
+            &request,
+            crate::engine::validate::Values::Required,
+        )
+        .unwrap_err();
+        let messages: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            [
+                "resources.group<nested_stack>.resources.0.properties: Unknown Property valeu",
+                "resources.group<nested_stack>.resources.0.properties: Property value not assigned"
+            ]
+        );
     }
 
     #[test]
