@@ -117,6 +117,13 @@ pub enum ResourceError {
     /// The type does not take signals.
     #[error("signal is not supported for resource.")]
     SignalNotSupported,
+    /// A signal that is deliberately ignored (Heat's `NoActionRequired`: a scaling group in
+    /// cooldown or already scaling); no event is recorded, the message is only logged.
+    #[error("{0}")]
+    NoActionRequired(String),
+    /// A signal refused because the stack has an action in progress (409).
+    #[error("{0}")]
+    ActionInProgress(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -129,6 +136,8 @@ impl ResourceError {
             ResourceError::Failed(_) => "Error",
             ResourceError::Raised { heat_type, .. } => heat_type,
             ResourceError::SignalNotSupported => "ResourceActionNotSupported",
+            ResourceError::NoActionRequired(_) => "NoActionRequired",
+            ResourceError::ActionInProgress(_) => "ActionInProgress",
             ResourceError::Store(_) => "InternalError",
         }
     }
@@ -214,7 +223,8 @@ pub trait ResourceType: Send + Sync {
         ctx: &ResourceContext<'_>,
         current: &ResourceRow,
     ) -> Result<(), ResourceError>;
-    /// Handles a signal; returns the event reason after `Signal: `.
+    /// Handles a signal; returns the event reason after `Signal: `, or `""` for Heat's
+    /// generic reason from the signal's details (`alarm state changed from …`, `Unknown`).
     async fn signal(
         &self,
         _ctx: &ResourceContext<'_>,
@@ -244,6 +254,8 @@ impl Registry {
             Arc::new(heat::software_deployment::SoftwareDeployment),
             Arc::new(heat::deployed_server::DeployedServer),
             Arc::new(heat::resource_group::ResourceGroup),
+            Arc::new(heat::autoscaling_group::AutoScalingGroup),
+            Arc::new(heat::scaling_policy::ScalingPolicy),
         ];
         Registry {
             types: list.into_iter().map(|t| (t.type_name(), t)).collect(),

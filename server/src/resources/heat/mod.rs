@@ -1,11 +1,14 @@
 //! `OS::Heat::*` resource types, one module each.
 
+pub mod autoscaling_group;
 pub mod delay;
 pub mod deployed_server;
 pub mod group_members;
 pub mod none;
 pub mod random_string;
 pub mod resource_group;
+pub mod scaling;
+pub mod scaling_policy;
 pub mod software_config;
 pub mod software_deployment;
 pub mod test_resource;
