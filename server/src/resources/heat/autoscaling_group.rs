@@ -591,11 +591,12 @@ async fn finish_resize(
         chrono::Utc::now(),
     );
     let out = outcome(&child.id, &rows, data);
-    store
-        .set_resource_attributes(&ctx.stack.id, ctx.name, &out.attributes)
-        .await?;
+    // The cooldown first: once the new size shows, it is in force.
     store
         .set_resource_data(&ctx.stack.id, ctx.name, &out.data)
+        .await?;
+    store
+        .set_resource_attributes(&ctx.stack.id, ctx.name, &out.attributes)
         .await?;
     Ok(())
 }
