@@ -191,6 +191,31 @@ fn nested_template(defs: &[(String, Value)]) -> Value {
     })
 }
 
+/// The nested stack for `count` members after `old` (Heat's `_create_template`), `num_new`
+/// of them with the current definition, with the owner's environment and files.
+async fn definition(
+    ctx: &ResourceContext<'_>,
+    old: &[(String, Value)],
+    props: &Map<String, Value>,
+    count: usize,
+    num_new: usize,
+) -> Result<NestedDefinition, ResourceError> {
+    let mut taken: Vec<String> = old.iter().map(|(n, _)| n.clone()).collect();
+    let defs = scaling::member_definitions(old, &member_definition(props), count, num_new, || {
+        let id = scaling::short_id(&taken);
+        taken.push(id.clone());
+        id
+    });
+    let owner = nested::owner(ctx).await?;
+    let (environment, files) = nested::inherited(&owner);
+    Ok(NestedDefinition {
+        template: nested_template(&defs),
+        parameters: Map::new(),
+        environment,
+        files,
+    })
+}
+
 /// Brings the nested stack to `count` members, `num_new` of them with the current definition
 /// (Heat's `_create_template` + `update_with_template`); creates it when there is none.
 async fn apply(
@@ -205,20 +230,7 @@ async fn apply(
         .as_ref()
         .map(|(child, rows)| old_definitions(child, rows))
         .unwrap_or_default();
-    let mut taken: Vec<String> = old.iter().map(|(n, _)| n.clone()).collect();
-    let defs = scaling::member_definitions(&old, &member_definition(props), count, num_new, || {
-        let id = scaling::short_id(&taken);
-        taken.push(id.clone());
-        id
-    });
-    let owner = nested::owner(ctx).await?;
-    let (environment, files) = nested::inherited(&owner);
-    let def = NestedDefinition {
-        template: nested_template(&defs),
-        parameters: Map::new(),
-        environment,
-        files,
-    };
+    let def = definition(ctx, &old, props, count, num_new).await?;
     match current {
         Some((child, _)) => {
             let row = ResourceRow {
@@ -358,27 +370,7 @@ impl ResourceType for AutoScalingGroup {
         let state = match live(ctx.services, &resumed).await? {
             Some((child, rows)) => {
                 let old = old_definitions(&child, &rows);
-                let mut taken: Vec<String> = old.iter().map(|(n, _)| n.clone()).collect();
-                let defs = scaling::member_definitions(
-                    &old,
-                    &member_definition(props),
-                    count,
-                    count,
-                    || {
-                        let id = scaling::short_id(&taken);
-                        taken.push(id.clone());
-                        id
-                    },
-                );
-                let owner = nested::owner(ctx).await?;
-                let (environment, files) = nested::inherited(&owner);
-                let def = NestedDefinition {
-                    template: nested_template(&defs),
-                    parameters: Map::new(),
-                    environment,
-                    files,
-                };
-                nested::create(ctx, def).await?
+                nested::create(ctx, definition(ctx, &old, props, count, count).await?).await?
             }
             None => apply(ctx, "", props, count, count).await?,
         };
@@ -484,6 +476,24 @@ fn in_progress(stack: &StackRow) -> Option<ResourceError> {
     })
 }
 
+/// Refuses when the stack, or the root of its tree, has an action in progress.
+async fn check_stack_idle(services: &Services, stack: &StackIdentity) -> Result<(), ResourceError> {
+    let store = &services.store;
+    let Some(own) = store.stack(&stack.id).await? else {
+        return Ok(());
+    };
+    if let Some(e) = in_progress(&own) {
+        return Err(e);
+    }
+    if own.root() != own.id
+        && let Some(root) = store.stack(own.root()).await?
+        && let Some(e) = in_progress(&root)
+    {
+        return Err(e);
+    }
+    Ok(())
+}
+
 /// Heat's `adjust`: resizes group `group` of `stack` by `adj` unless nothing would change,
 /// the group is not `COMPLETE`, in cooldown or already scaling (`NoActionRequired`), or the
 /// stack tree has an action in progress (`ActionInProgress`). The resize runs in the
@@ -494,22 +504,15 @@ pub async fn adjust(
     group: &str,
     adj: Adjustment,
 ) -> Result<(), ResourceError> {
+    let store = &services.store;
+    // Checked before taking the scaling lock (a group being updated holds it: 409 rather
+    // than "scaling activity") and again after (an update may have started in between).
+    check_stack_idle(services, stack).await?;
     let key = slot_key(&stack.id, group);
     let guard = scaling_lock(&key).try_lock_owned().map_err(|_| {
         ResourceError::NoActionRequired(scaling::no_action(group, "due to scaling activity"))
     })?;
-    let store = &services.store;
-    if let Some(own) = store.stack(&stack.id).await? {
-        if let Some(e) = in_progress(&own) {
-            return Err(e);
-        }
-        if own.root() != own.id
-            && let Some(root) = store.stack(own.root()).await?
-            && let Some(e) = in_progress(&root)
-        {
-            return Err(e);
-        }
-    }
+    check_stack_idle(services, stack).await?;
     let row = store.resource(&stack.id, group).await?.ok_or_else(|| {
         ResourceError::Failed(format!("The Resource ({group}) could not be found."))
     })?;

@@ -231,3 +231,48 @@ async fn an_update_resizes_to_the_desired_capacity_and_replaces_in_batches() {
 }
 
 use crate::resources::UpdateKind;
+
+#[tokio::test]
+async fn a_running_resize_ignores_signals_and_a_delete_stops_it() {
+    let h = Harness::new().await;
+    let props = json!({"min_size": 0, "max_size": 3, "desired_capacity": 0,
+        "resource": {"type": "OS::Heat::TestResource", "properties": {"wait_secs": 30}}});
+    // Created empty (desired 0 falls back to min_size 0), so the create itself is quick.
+    let row = h.create(&AutoScalingGroup, "asg", props).await.unwrap();
+    assert_eq!(row.attributes["current_size"], json!(0));
+    settled(&h, &h.stack.id).await;
+    adjust(
+        &h.services,
+        &h.stack,
+        "asg",
+        adjustment(CHANGE, json!(1), None),
+    )
+    .await
+    .unwrap();
+    let busy = adjust(
+        &h.services,
+        &h.stack,
+        "asg",
+        adjustment(CHANGE, json!(1), None),
+    )
+    .await;
+    assert!(
+        matches!(&busy, Err(ResourceError::NoActionRequired(m)) if m.ends_with("due to scaling activity")),
+        "{busy:?}"
+    );
+    // The member waits 30 s; the delete does not.
+    let started = std::time::Instant::now();
+    AutoScalingGroup.delete(&h.ctx("asg"), &row).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let nested = h
+        .services
+        .store
+        .stack(&row.physical_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (nested.action.as_str(), nested.status.as_str()),
+        ("DELETE", "COMPLETE")
+    );
+}
