@@ -93,6 +93,7 @@ pub fn router(state: ApiState) -> Router {
         .nest("/v1/{project}", v1)
         .route("/temp_url/v1/metadata/{server_id}", get(temp_url::metadata))
         .route("/temp_url/v1/signal/{deployment_id}", put(temp_url::signal))
+        .route("/temp_url/v1/alarm/{resource_id}", post(temp_url::alarm))
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .with_state(state)

@@ -1,6 +1,7 @@
 //! Capability URLs: metadata for POLL_TEMP_URL servers (GET/HEAD, ETag, Last-Modified,
 //! long-poll with `If-None-Match` + `Prefer: wait=N`) and signals for TEMP_URL_SIGNAL
-//! deployments (PUT). A wrong or missing signature is a 403 and changes nothing.
+//! deployments (PUT) and alarms for resources such as scaling policies (POST). A wrong or
+//! missing signature is a 403 and changes nothing.
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use serde_json::Value;
 
 use super::stacks::json_body;
 use super::{ApiError, ApiState};
-use crate::auth::temp_url::{METADATA_PREFIX, SIGNAL_PREFIX};
+use crate::auth::temp_url::{ALARM_PREFIX, METADATA_PREFIX, SIGNAL_PREFIX};
 use crate::store::MetadataRow;
 
 /// Longest long-poll a client may ask for.
@@ -163,4 +164,43 @@ pub async fn signal(
         .signal_deployment(&deployment_id, Value::Object(body))
         .await?;
     Ok(StatusCode::CREATED)
+}
+
+/// `POST /temp_url/v1/alarm/{resource_id}?temp_url_sig=…`: the resource with that physical
+/// id is signalled as by the native API (200 `null`; 404 once it is gone).
+pub async fn alarm(
+    State(state): State<ApiState>,
+    Path(resource_id): Path<String>,
+    Query(sig): Query<Signature>,
+    body: Bytes,
+) -> Result<axum::Json<Value>, ApiError> {
+    check(
+        &state,
+        "POST",
+        &format!("{ALARM_PREFIX}{resource_id}"),
+        &sig,
+    )?;
+    let body = json_body(&body)?;
+    let store = &state.engine.services().store;
+    let gone = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "The resource could not be found.",
+        )
+    };
+    let row = store
+        .resource_by_physical_id(&resource_id)
+        .await?
+        .ok_or_else(gone)?;
+    let stack = store
+        .stack(&row.stack_id)
+        .await?
+        .filter(|s| s.deleted_at.is_none())
+        .ok_or_else(gone)?;
+    state
+        .engine
+        .signal_resource(&stack, &row.name, Value::Object(body))
+        .await?;
+    Ok(axum::Json(Value::Null))
 }

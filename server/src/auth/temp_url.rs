@@ -1,7 +1,9 @@
 //! Capability URLs for POLL_TEMP_URL metadata and TEMP_URL_SIGNAL signals.
 //!
-//! `GET /temp_url/v1/metadata/<server id>?temp_url_sig=…` serves a server's metadata and
-//! `PUT /temp_url/v1/signal/<deployment id>?temp_url_sig=…` takes a deployment's signal.
+//! `GET /temp_url/v1/metadata/<server id>?temp_url_sig=…` serves a server's metadata,
+//! `PUT /temp_url/v1/signal/<deployment id>?temp_url_sig=…` takes a deployment's signal and
+//! `POST /temp_url/v1/alarm/<resource id>?temp_url_sig=…` signals a resource by its physical
+//! id (a ScalingPolicy's `alarm_url`, where Heat hands out an EC2-signed CFN URL).
 //! The signature (see `updraft_hooks::signing`) binds method and path; the URLs do not
 //! expire and stop working when the server or deployment is deleted.
 
@@ -27,6 +29,8 @@ impl std::fmt::Debug for TempUrls {
 pub const METADATA_PREFIX: &str = "/temp_url/v1/metadata/";
 /// Path prefix of signal URLs.
 pub const SIGNAL_PREFIX: &str = "/temp_url/v1/signal/";
+/// Path prefix of alarm URLs.
+pub const ALARM_PREFIX: &str = "/temp_url/v1/alarm/";
 
 impl TempUrls {
     /// URLs under `base` (e.g. `http://127.0.0.1:8004`) signed with `key`.
@@ -50,6 +54,16 @@ impl TempUrls {
     /// The signal URL of a deployment (PUT).
     pub fn signal_url(&self, deployment_id: &str) -> String {
         self.url("PUT", &format!("{SIGNAL_PREFIX}{deployment_id}"))
+    }
+
+    /// The alarm URL of a resource (POST), by its physical id.
+    pub fn alarm_url(&self, resource_id: &str) -> String {
+        self.url("POST", &format!("{ALARM_PREFIX}{resource_id}"))
+    }
+
+    /// The server's public base URL (`http://host:port`, no trailing slash).
+    pub fn base(&self) -> &str {
+        &self.base
     }
 
     /// Checks a presented signature for `method` and `path`.

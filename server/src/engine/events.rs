@@ -130,3 +130,55 @@ pub async fn stack_state(
     }
     Ok(())
 }
+
+/// The reason of a `SIGNAL` event: `Signal: <result>` when the type returned one, otherwise
+/// Heat's description of the signal's details (an Aodh/Ceilometer alarm's
+/// `alarm state changed from <previous> to <current> (<reason>)`, a string as it is, else
+/// `Unknown`; `No signal details provided` without details).
+pub fn signal_reason(result: &str, details: &serde_json::Value) -> String {
+    use serde_json::Value;
+    if !result.is_empty() {
+        return format!("Signal: {result}");
+    }
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match details {
+        Value::Null => "No signal details provided".into(),
+        Value::String(s) => s.clone(),
+        Value::Object(m) => match (m.get("previous"), m.get("current"), m.get("reason")) {
+            (Some(previous), Some(current), Some(reason)) => format!(
+                "alarm state changed from {} to {} ({})",
+                text(previous),
+                text(current),
+                text(reason)
+            ),
+            _ => "Unknown".into(),
+        },
+        _ => "Unknown".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn signal_reasons_as_heat() {
+        assert_eq!(signal_reason("done", &json!({})), "Signal: done");
+        assert_eq!(
+            signal_reason(
+                "",
+                &json!({"previous": "ok", "current": "alarm", "reason": "cpu high"})
+            ),
+            "alarm state changed from ok to alarm (cpu high)"
+        );
+        assert_eq!(signal_reason("", &json!({"x": 1})), "Unknown");
+        assert_eq!(
+            signal_reason("", &json!(null)),
+            "No signal details provided"
+        );
+    }
+}

@@ -359,13 +359,22 @@ impl Engine {
         }
         let ident = identity(stack);
         let ctx = ResourceContext::new(&self.services, &ident, resource);
+        let details = body.clone();
         let reason = match rtype.signal(&ctx, &row, body).await {
-            Ok(r) => r,
+            Ok(r) => events::signal_reason(&r, &details),
             Err(ResourceError::SignalNotSupported) => {
                 return Err(EngineError::BadRequest(
                     "ResourceActionNotSupported",
                     "signal is not supported for resource.".into(),
                 ));
+            }
+            // Heat records no event for an ignored signal.
+            Err(ResourceError::NoActionRequired(why)) => {
+                tracing::info!(stack = %stack.name, resource, reason = %why, "signal ignored");
+                return Ok(());
+            }
+            Err(ResourceError::ActionInProgress(m)) => {
+                return Err(EngineError::Conflict("ActionInProgress", m));
             }
             Err(ResourceError::Store(e)) => return Err(e.into()),
             Err(e) => return Err(EngineError::BadRequest("Error", e.to_string())),
@@ -378,7 +387,7 @@ impl Engine {
             &row.physical_id,
             "SIGNAL",
             &row.status,
-            &format!("Signal: {reason}"),
+            &reason,
         )
         .await?;
         Ok(())

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::resources::StackIdentity;
-use crate::resources::heat::group_members::{self, GroupMember};
+use crate::resources::heat::group_members::{self, AttributeForm, GroupMember};
 use crate::store::ResourceRow;
 use crate::template::Template;
 use crate::template::TemplateError;
@@ -26,6 +26,8 @@ pub struct ResourceState {
     pub ready: bool,
     /// A group's members (ResourceGroup, ResourceChain, …), answering group attributes.
     pub members: Option<Arc<Vec<GroupMember>>>,
+    /// Which attribute forms the group answers.
+    pub group_form: AttributeForm,
 }
 
 impl ResourceState {
@@ -41,6 +43,7 @@ impl ResourceState {
             attributes: row.attributes.clone(),
             ready: row.action != "INIT" && row.action != "DELETE",
             members: group_members::recorded(&row.data).map(Arc::new),
+            group_form: AttributeForm::recorded(&row.data),
         }
     }
 }
@@ -133,7 +136,13 @@ impl EvalContext for StackView {
     fn resource_attribute_at(&self, name: &str, attribute: &str, path: &[Value]) -> Value {
         match self.resources.get(name) {
             Some(r) if r.ready => match &r.members {
-                Some(members) => group_members::attribute(members, &r.attributes, attribute, path),
+                Some(members) => group_members::attribute_in(
+                    r.group_form,
+                    members,
+                    &r.attributes,
+                    attribute,
+                    path,
+                ),
                 None => functions::select_attribute(
                     r.attributes.get(attribute).unwrap_or(&Value::Null),
                     path,

@@ -121,6 +121,13 @@ pub enum ResourceError {
     /// The type does not take signals.
     #[error("signal is not supported for resource.")]
     SignalNotSupported,
+    /// A signal that is deliberately ignored (Heat's `NoActionRequired`: a scaling group in
+    /// cooldown or already scaling); no event is recorded, the message is only logged.
+    #[error("{0}")]
+    NoActionRequired(String),
+    /// A signal refused because the stack has an action in progress (409).
+    #[error("{0}")]
+    ActionInProgress(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -133,6 +140,8 @@ impl ResourceError {
             ResourceError::Failed(_) => "Error",
             ResourceError::Raised { heat_type, .. } => heat_type,
             ResourceError::SignalNotSupported => "ResourceActionNotSupported",
+            ResourceError::NoActionRequired(_) => "NoActionRequired",
+            ResourceError::ActionInProgress(_) => "ActionInProgress",
             ResourceError::Store(_) => "InternalError",
         }
     }
@@ -259,7 +268,8 @@ pub trait ResourceType: Send + Sync {
     ) -> Result<(), ResourceError> {
         Ok(())
     }
-    /// Handles a signal; returns the event reason after `Signal: `.
+    /// Handles a signal; returns the event reason after `Signal: `, or `""` for Heat's
+    /// generic reason from the signal's details (`alarm state changed from …`, `Unknown`).
     async fn signal(
         &self,
         _ctx: &ResourceContext<'_>,
@@ -312,6 +322,8 @@ impl Registry {
             Arc::new(heat::resource_chain::ResourceChain),
             Arc::new(heat::stack::HeatStack),
             Arc::new(heat::cfn_stack::CfnStack),
+            Arc::new(heat::autoscaling_group::AutoScalingGroup),
+            Arc::new(heat::scaling_policy::ScalingPolicy),
         ];
         Registry {
             types: list.into_iter().map(|t| (t.type_name(), t)).collect(),

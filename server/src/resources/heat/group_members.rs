@@ -1,5 +1,6 @@
 //! What groups of resources share (ResourceGroup, ResourceChain, AutoScalingGroup): their
-//! members as recorded on the group's row, and Heat's group attribute forms.
+//! members as recorded on the group's row, and Heat's group attribute forms (a group records
+//! which forms it answers under [`FORM_KEY`]).
 //!
 //! A group records its members (name, reference, attributes) in its private data when its
 //! nested stack finishes, so `get_attr` on a group is answered from the group's own row.
@@ -12,6 +13,38 @@ use crate::template::functions::select_attribute;
 
 /// The key of a group row's data holding its members.
 pub const MEMBERS_KEY: &str = "members";
+/// The key of a group row's data naming its attribute forms (absent: ResourceGroup's).
+pub const FORM_KEY: &str = "attribute_form";
+
+/// Which attribute forms a group answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AttributeForm {
+    /// ResourceGroup's (and ResourceChain's): any member attribute as a list, `attributes`,
+    /// `resource.N`.
+    #[default]
+    ResourceGroup,
+    /// AutoScalingGroup's: `outputs` and `outputs_list` with a member attribute path; the
+    /// rest (`refs`, `refs_map`, `current_size`) persisted.
+    AutoScaling,
+}
+
+impl AttributeForm {
+    /// The value recorded under [`FORM_KEY`].
+    pub fn recorded_as(self) -> &'static str {
+        match self {
+            AttributeForm::ResourceGroup => "resource_group",
+            AttributeForm::AutoScaling => "autoscaling",
+        }
+    }
+
+    /// The form a group row's data records.
+    pub fn recorded(data: &Map<String, Value>) -> Self {
+        match data.get(FORM_KEY).and_then(Value::as_str) {
+            Some("autoscaling") => AttributeForm::AutoScaling,
+            _ => AttributeForm::ResourceGroup,
+        }
+    }
+}
 
 /// One member of a group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,20 +65,22 @@ fn order_key(name: &str) -> (u8, u64, String) {
     }
 }
 
+/// The member a nested stack's resource row makes.
+pub fn member(r: &ResourceRow) -> GroupMember {
+    GroupMember {
+        name: r.name.clone(),
+        reference: r
+            .reference_id
+            .clone()
+            .or_else(|| (!r.physical_id.is_empty()).then(|| r.physical_id.clone()))
+            .unwrap_or_else(|| r.name.clone()),
+        attributes: r.attributes.clone(),
+    }
+}
+
 /// The members of a finished nested stack, in index order.
 pub fn from_rows(rows: &[ResourceRow]) -> Vec<GroupMember> {
-    let mut members: Vec<GroupMember> = rows
-        .iter()
-        .map(|r| GroupMember {
-            name: r.name.clone(),
-            reference: r
-                .reference_id
-                .clone()
-                .or_else(|| (!r.physical_id.is_empty()).then(|| r.physical_id.clone()))
-                .unwrap_or_else(|| r.name.clone()),
-            attributes: r.attributes.clone(),
-        })
-        .collect();
+    let mut members: Vec<GroupMember> = rows.iter().map(member).collect();
     members.sort_by_key(|m| order_key(&m.name));
     members
 }
@@ -145,6 +180,44 @@ pub fn attribute(
     )
 }
 
+/// Heat's AutoScalingGroup `get_attr`: persisted names (`refs`, `refs_map`,
+/// `current_size`), `outputs` + attribute path (a map over member names), `outputs_list` +
+/// attribute path (a list in member order). Anything else, or no path, is null.
+pub fn autoscaling_attribute(
+    members: &[GroupMember],
+    persisted: &Map<String, Value>,
+    key: &str,
+    path: &[Value],
+) -> Value {
+    if let Some(v) = persisted.get(key) {
+        return select_attribute(v, path);
+    }
+    let Some((Value::String(attr), rest)) = path.split_first() else {
+        return Value::Null;
+    };
+    let value =
+        |m: &GroupMember| select_attribute(m.attributes.get(attr).unwrap_or(&Value::Null), rest);
+    match key {
+        "outputs" => Value::Object(members.iter().map(|m| (m.name.clone(), value(m))).collect()),
+        "outputs_list" => Value::Array(members.iter().map(value).collect()),
+        _ => Value::Null,
+    }
+}
+
+/// `get_attr` on a group in its `form`.
+pub fn attribute_in(
+    form: AttributeForm,
+    members: &[GroupMember],
+    persisted: &Map<String, Value>,
+    key: &str,
+    path: &[Value],
+) -> Value {
+    match form {
+        AttributeForm::ResourceGroup => attribute(members, persisted, key, path),
+        AttributeForm::AutoScaling => autoscaling_attribute(members, persisted, key, path),
+    }
+}
+
 /// Replaces `index_var` with the member name in every string of `value` (Heat's textual
 /// `%index%` substitution).
 pub fn substitute_index(value: &Value, index_var: &str, name: &str) -> Value {
@@ -224,6 +297,37 @@ mod tests {
             json!({"0": "v0", "1": "v1", "2": "v2"})
         );
         assert_eq!(attribute(&m, &persisted, "resource.9", &[]), Value::Null);
+    }
+
+    #[test]
+    fn autoscaling_attribute_forms() {
+        let m = members();
+        let mut persisted = static_attributes(&m, &[]);
+        persisted.remove("removed_rsrc_list");
+        persisted.insert("current_size".into(), json!(3));
+        let at = |key: &str, path: &[Value]| {
+            attribute_in(AttributeForm::AutoScaling, &m, &persisted, key, path)
+        };
+        assert_eq!(at("current_size", &[]), json!(3));
+        assert_eq!(at("refs", &[]), json!(["ref0", "ref1", "ref2"]));
+        assert_eq!(at("refs_map", &[json!("2")]), json!("ref2"));
+        assert_eq!(
+            at("outputs", &[json!("value")]),
+            json!({"0": "v0", "1": "v1", "2": "v2"})
+        );
+        assert_eq!(
+            at("outputs_list", &[json!("deep"), json!("k")]),
+            json!([0, 1, 2])
+        );
+        assert_eq!(at("outputs", &[]), Value::Null);
+        assert_eq!(at("value", &[]), Value::Null);
+        let mut data = Map::new();
+        assert_eq!(AttributeForm::recorded(&data), AttributeForm::ResourceGroup);
+        data.insert(
+            FORM_KEY.into(),
+            json!(AttributeForm::AutoScaling.recorded_as()),
+        );
+        assert_eq!(AttributeForm::recorded(&data), AttributeForm::AutoScaling);
     }
 
     #[test]

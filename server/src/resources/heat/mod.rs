@@ -1,5 +1,6 @@
 //! `OS::Heat::*` resource types, one module each.
 
+pub mod autoscaling_group;
 pub mod cfn_stack;
 pub mod delay;
 pub mod deployed_server;
@@ -8,6 +9,8 @@ pub mod none;
 pub mod random_string;
 pub mod resource_chain;
 pub mod resource_group;
+pub mod scaling;
+pub mod scaling_policy;
 pub mod software_config;
 pub mod software_deployment;
 pub mod stack;
