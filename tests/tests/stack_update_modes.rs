@@ -210,7 +210,8 @@ async fn patch_keeps_what_is_not_given() {
         "The Stack (nope) could not be found."
     );
 
-    // An immutable parameter cannot be patched either.
+    // An immutable parameter cannot be patched either, and nothing changes.
+    let before = snapshot(&api, &stack).await;
     let (status, body) = call(
         &api,
         Method::PATCH,
@@ -220,6 +221,7 @@ async fn patch_keeps_what_is_not_given() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["error"]["type"], "ImmutableParameterModified");
+    assert_eq!(snapshot(&api, &stack).await, before);
     server.stop().await;
 }
 
