@@ -117,10 +117,17 @@ async fn spawn_server(
     if let Database::Postgres { url, .. } = database {
         cmd.args(["--database-url", url]);
     }
+    // The server's log (info and up) goes to `server.log` in its data directory, appended
+    // across restarts, for tests that check what is (not) logged.
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data.join("server.log"))
+        .context("cannot open the server log")?;
     let mut child = cmd
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::from(log))
         .kill_on_drop(true)
         .spawn()
         .context("cannot start updraft server")?;
@@ -205,6 +212,11 @@ impl Server {
             database: self.database.clone(),
             extra,
         })
+    }
+
+    /// Everything the server logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(self.data.path().join("server.log")).unwrap_or_default()
     }
 
     /// Kills the server with SIGKILL and leaves it dead (a node lost for good).

@@ -1,4 +1,6 @@
-//! Authentication and authorisation: the admin token and capability (temp) URLs.
+//! Authentication and authorisation: the admin token, per-resource credentials and
+//! capability (temp) URLs.
 
 pub mod admin_token;
+pub mod resource_credentials;
 pub mod temp_url;

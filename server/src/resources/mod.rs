@@ -324,6 +324,8 @@ impl Registry {
             Arc::new(heat::cfn_stack::CfnStack),
             Arc::new(heat::autoscaling_group::AutoScalingGroup),
             Arc::new(heat::scaling_policy::ScalingPolicy),
+            Arc::new(heat::wait_condition_handle::WaitConditionHandle),
+            Arc::new(heat::wait_condition::WaitCondition),
         ];
         Registry {
             types: list.into_iter().map(|t| (t.type_name(), t)).collect(),

@@ -5,6 +5,7 @@
 //! Each table group has its own file.
 
 mod blobs;
+mod credentials;
 mod events;
 mod leases;
 mod metadata;
@@ -13,6 +14,7 @@ mod settings;
 mod software;
 mod stacks;
 
+pub use credentials::CredentialRow;
 pub use events::EventRow;
 pub use leases::{Lease, now_millis};
 pub use metadata::MetadataRow;

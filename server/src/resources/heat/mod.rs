@@ -18,6 +18,8 @@ pub mod stack_resource;
 pub mod template_resource;
 pub mod test_resource;
 pub mod value;
+pub mod wait_condition;
+pub mod wait_condition_handle;
 
 /// Sleeps `secs` seconds; a negative (or unrepresentably long) wait lasts until the future is
 /// dropped. Cancellation-safe: nothing is held across the sleep.
