@@ -7,6 +7,7 @@
 //! that checks them agree byte for byte.
 
 pub mod deployment;
+pub mod ec2_signature;
 pub mod hook;
 pub mod names;
 mod process;

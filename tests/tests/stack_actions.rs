@@ -534,11 +534,19 @@ async fn delete_pre_empts_a_create_in_flight() {
     api.wait_resource(&stack, "group", "CREATE_IN_PROGRESS", WAIT)
         .await
         .unwrap();
-    let (_, group) = api.get(&format!("{stack}/resources/group")).await.unwrap();
-    let nested_id = group["resource"]["physical_resource_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    // The group records its nested stack's id before creating its members.
+    let mut nested_id = String::new();
+    for _ in 0..300 {
+        let (_, group) = api.get(&format!("{stack}/resources/group")).await.unwrap();
+        nested_id = group["resource"]["physical_resource_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if !nested_id.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let (status, _) = api
         .call(reqwest::Method::DELETE, &stack, None)
         .await

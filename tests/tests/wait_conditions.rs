@@ -199,3 +199,102 @@ async fn failure_signals_and_timeouts_fail_the_wait_condition_as_heat() {
     );
     server.stop().await;
 }
+
+const AWS_TEMPLATE: &str = r#"
+AWSTemplateFormatVersion: '2010-09-09'
+Resources:
+  handle:
+    Type: AWS::CloudFormation::WaitConditionHandle
+  wait:
+    Type: AWS::CloudFormation::WaitCondition
+    Properties:
+      Handle: {Ref: handle}
+      Timeout: 120
+      Count: 2
+Outputs:
+  url: {Value: {Ref: handle}}
+  data: {Value: {'Fn::GetAtt': [wait, Data]}}
+"#;
+
+/// The stock `cfn-signal` (heat-cfntools from PyPI, installed by `.ci/run`).
+fn cfn_signal() -> Option<std::path::PathBuf> {
+    let venv = std::env::var("UPDRAFT_PYTHON")
+        .map(std::path::PathBuf::from)
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("cfn-signal")))
+        .unwrap_or_else(|| updraft_e2e::repo_root().join("target/venv/bin/cfn-signal"));
+    if venv.exists() {
+        return Some(venv);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "cfn-signal (heat-cfntools) is required when CI=true: run .ci/run"
+    );
+    None
+}
+
+#[tokio::test]
+async fn cfn_signal_and_curl_put_complete_an_aws_wait_condition() {
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let stack = api
+        .create_stack("awswait", AWS_TEMPLATE, json!({}))
+        .await
+        .unwrap();
+    api.wait_resource(&stack, "handle", "CREATE_COMPLETE", WAIT)
+        .await
+        .unwrap();
+    let url = output_now(&api, &stack, "url").await;
+    let url = url.as_str().unwrap().to_string();
+    assert!(
+        url.contains("/v1/waitcondition/arn%3Aopenstack%3Aheat%3A%3Ademo%3Astacks/awswait/"),
+        "{url}"
+    );
+
+    // A tampered signature is refused and records nothing.
+    let tampered = url.replace("Signature=", "Signature=x");
+    let reply = sh(&format!(
+        "curl -s -o /dev/null -w '%{{http_code}}' -X PUT -H 'Content-Type:' --data-binary '{{\"Status\": \"SUCCESS\", \"Reason\": \"r\", \"UniqueId\": \"bad\", \"Data\": \"x\"}}' '{tampered}'"
+    ));
+    assert_eq!(reply, "403");
+
+    // The real cfn-signal (when installed), then cfn-signal's exact wire form with curl.
+    match cfn_signal() {
+        Some(tool) => {
+            let out = std::process::Command::new(tool)
+                .args([
+                    "-e", "0", "-r", "booted", "-i", "first", "-d", "hello", &url,
+                ])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        None => {
+            sh(&format!(
+                "curl -s -X PUT -H 'Content-Type:' --data-binary '{{\"Status\": \"SUCCESS\", \"Reason\": \"booted\", \"UniqueId\": \"first\", \"Data\": \"hello\"}}' '{url}'"
+            ));
+        }
+    }
+    sh(&format!(
+        "curl -s -X PUT -H 'Content-Type:' --data-binary '{{\"Status\": \"SUCCESS\", \"Reason\": \"done\", \"UniqueId\": \"second\", \"Data\": \"world\"}}' '{url}'"
+    ));
+    let body = api.wait_stack(&stack, WAIT).await.unwrap();
+    assert_eq!(body["stack_status"], "CREATE_COMPLETE", "{body}");
+    let data: Value = serde_json::from_str(Api::output(&body, "data").as_str().unwrap()).unwrap();
+    assert_eq!(data, json!({"first": "hello", "second": "world"}));
+
+    // Once the handle is deleted its URL stops working.
+    api.call(reqwest::Method::DELETE, &stack, None)
+        .await
+        .unwrap();
+    api.wait_stack(&stack, WAIT).await.unwrap();
+    let reply = sh(&format!(
+        "curl -s -o /dev/null -w '%{{http_code}}' -X PUT -H 'Content-Type:' --data-binary '{{\"Status\": \"SUCCESS\", \"Reason\": \"r\", \"UniqueId\": \"late\", \"Data\": \"x\"}}' '{url}'"
+    ));
+    assert_eq!(reply, "403");
+    server.stop().await;
+}

@@ -3,6 +3,7 @@
 
 mod actions;
 mod auth;
+mod cfn_signal;
 mod error;
 mod events;
 mod format;
@@ -91,6 +92,8 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/", get(versions))
         .nest("/v1/{project}", v1)
+        .route("/v1/waitcondition/{*arn}", put(cfn_signal::waitcondition))
+        .route("/v1/signal/{*arn}", post(cfn_signal::signal))
         .route("/temp_url/v1/metadata/{server_id}", get(temp_url::metadata))
         .route("/temp_url/v1/signal/{deployment_id}", put(temp_url::signal))
         .route("/temp_url/v1/alarm/{resource_id}", post(temp_url::alarm))

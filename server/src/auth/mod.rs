@@ -2,5 +2,6 @@
 //! capability (temp) URLs.
 
 pub mod admin_token;
+pub mod cfn_urls;
 pub mod resource_credentials;
 pub mod temp_url;

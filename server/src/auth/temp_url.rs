@@ -66,6 +66,12 @@ impl TempUrls {
         &self.base
     }
 
+    /// The EC2 secret key of access key `access_key`: derived from the server key, so it is
+    /// never stored (revoking the access key's credential row is what ends it).
+    pub fn ec2_secret(&self, access_key: &str) -> String {
+        signing::sign(&self.key, "EC2-SECRET", access_key)
+    }
+
     /// Checks a presented signature for `method` and `path`.
     pub fn verify(&self, method: &str, path: &str, signature: &str) -> bool {
         signing::verify(&self.key, method, path, signature)

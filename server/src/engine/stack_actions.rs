@@ -53,6 +53,21 @@ type Boxed<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
 pub(crate) fn run<'a>(services: &'a Arc<Services>, stack: &'a StackRow, t: Traversal) -> Boxed<'a> {
     Box::pin(async move {
         let action = t.action();
+        // As Heat disables a suspended stack's users: its resource credentials stop working
+        // while it is suspended.
+        let disable = match t {
+            Traversal::Suspend => Some(true),
+            Traversal::Resume => Some(false),
+            Traversal::Check => None,
+        };
+        if let Some(disabled) = disable
+            && let Err(e) = services
+                .store
+                .set_credentials_disabled(&stack.id, disabled)
+                .await
+        {
+            tracing::error!(stack_id = %stack.id, error = %e, "could not change the stack's credentials");
+        }
         let result = traverse(services, stack, t).await;
         let (status, reason) = match &result {
             Ok(()) => ("COMPLETE", format!("Stack {action} completed successfully")),

@@ -1,5 +1,6 @@
 //! Resource types: the [`ResourceType`] trait, the registry, and one module per type.
 
+pub mod aws_wait_condition;
 pub mod heat;
 pub mod properties;
 
@@ -326,6 +327,15 @@ impl Registry {
             Arc::new(heat::scaling_policy::ScalingPolicy),
             Arc::new(heat::wait_condition_handle::WaitConditionHandle),
             Arc::new(heat::wait_condition::WaitCondition),
+            Arc::new(aws_wait_condition::AwsWaitConditionHandle {
+                name: "AWS::CloudFormation::WaitConditionHandle",
+                replace_on_update: false,
+            }),
+            Arc::new(aws_wait_condition::AwsWaitConditionHandle {
+                name: "OS::Heat::UpdateWaitConditionHandle",
+                replace_on_update: true,
+            }),
+            Arc::new(aws_wait_condition::AwsWaitCondition),
         ];
         Registry {
             types: list.into_iter().map(|t| (t.type_name(), t)).collect(),

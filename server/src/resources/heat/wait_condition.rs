@@ -61,16 +61,14 @@ fn reasons(signals: &Map<String, Value>, wanted: impl Fn(&str) -> bool) -> Vec<S
         .collect()
 }
 
-async fn wait(
+/// Waits until handle `handle` (a resource name of this stack) has `count` SUCCESS
+/// signals and returns `{id: data}`; fails on any other status, or after `timeout` seconds.
+pub async fn wait_for_signals(
     ctx: &ResourceContext<'_>,
-    props: &Map<String, Value>,
-) -> Result<ResourceOutcome, ResourceError> {
-    let handle = props
-        .get("handle")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let count = props.get("count").and_then(Value::as_u64).unwrap_or(1) as usize;
-    let timeout = props.get("timeout").and_then(Value::as_f64).unwrap_or(1.0);
+    handle: &str,
+    count: usize,
+    timeout: f64,
+) -> Result<Map<String, Value>, ResourceError> {
     let deadline = Instant::now() + Duration::from_secs_f64(timeout.max(0.0));
     loop {
         let row = handle_row(ctx, handle).await?;
@@ -88,17 +86,10 @@ async fn wait(
             });
         }
         if no_signal || received.len() >= count {
-            let data: Map<String, Value> = received
+            return Ok(received
                 .iter()
                 .map(|(id, s)| (id.clone(), s["data"].clone()))
-                .collect();
-            let mut attributes = Map::new();
-            attributes.insert("data".into(), json!(Value::Object(data).to_string()));
-            return Ok(ResourceOutcome {
-                physical_id: ctx.physical_name(),
-                attributes,
-                ..Default::default()
-            });
+                .collect());
         }
         let now = Instant::now();
         if now >= deadline {
@@ -120,6 +111,40 @@ async fn wait(
             .wait_deployment(&wake_key(&ctx.stack.id, &row.name), left)
             .await;
     }
+}
+
+/// Clears the signals of handle `handle` (a wait condition's delete, as Heat).
+pub async fn clear_signals(ctx: &ResourceContext<'_>, handle: &str) -> Result<(), ResourceError> {
+    if let Ok(row) = handle_row(ctx, handle).await {
+        let mut data = row.data.clone();
+        if data.remove(SIGNALS_KEY).is_some() {
+            ctx.services
+                .store
+                .set_resource_data(&ctx.stack.id, &row.name, &data)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn wait(
+    ctx: &ResourceContext<'_>,
+    props: &Map<String, Value>,
+) -> Result<ResourceOutcome, ResourceError> {
+    let handle = props
+        .get("handle")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let count = props.get("count").and_then(Value::as_u64).unwrap_or(1) as usize;
+    let timeout = props.get("timeout").and_then(Value::as_f64).unwrap_or(1.0);
+    let data = wait_for_signals(ctx, handle, count, timeout).await?;
+    let mut attributes = Map::new();
+    attributes.insert("data".into(), json!(Value::Object(data).to_string()));
+    Ok(ResourceOutcome {
+        physical_id: ctx.physical_name(),
+        attributes,
+        ..Default::default()
+    })
 }
 
 #[async_trait]
@@ -162,15 +187,6 @@ impl ResourceType for WaitCondition {
             .get("handle")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        if let Ok(row) = handle_row(ctx, handle).await {
-            let mut data = row.data.clone();
-            if data.remove(SIGNALS_KEY).is_some() {
-                ctx.services
-                    .store
-                    .set_resource_data(&ctx.stack.id, &row.name, &data)
-                    .await?;
-            }
-        }
-        Ok(())
+        clear_signals(ctx, handle).await
     }
 }
