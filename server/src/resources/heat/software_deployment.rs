@@ -30,7 +30,7 @@ const TRANSPORTS: &[&str] = &[
     "ZAQAR_SIGNAL",
     "NO_SIGNAL",
 ];
-const SUPPORTED_TRANSPORTS: &[&str] = &["TEMP_URL_SIGNAL", "NO_SIGNAL"];
+const SUPPORTED_TRANSPORTS: &[&str] = &["CFN_SIGNAL", "TEMP_URL_SIGNAL", "NO_SIGNAL"];
 
 const SCHEMA: &[PropertySchema] = &[
     PropertySchema::new("config", PropType::String).update_allowed(),
@@ -65,6 +65,31 @@ struct DeployInfo<'a> {
     resource_name: &'a str,
     transport: &'a str,
     signal_url: Option<String>,
+    /// `PUT` (TEMP_URL_SIGNAL) or `POST` (CFN_SIGNAL).
+    signal_verb: &'static str,
+}
+
+/// The deployment's pre-signed CFN signal URL (`POST /v1/signal/<ARN>`): made once and kept
+/// in the resource's data, so every action of the deployment signals the same URL, as Heat.
+async fn cfn_signal_url(
+    ctx: &ResourceContext<'_>,
+    data: &mut Map<String, Value>,
+) -> Result<String, ResourceError> {
+    if let Some(url) = data.get("cfn_signal_url").and_then(Value::as_str) {
+        return Ok(url.to_string());
+    }
+    let url = crate::auth::cfn_urls::presigned_url(
+        &ctx.services.store,
+        &ctx.services.temp_urls,
+        crate::auth::cfn_urls::CfnEndpoint::Signal,
+        &ctx.stack.project,
+        &ctx.stack.name,
+        &ctx.stack.id,
+        ctx.name,
+    )
+    .await?;
+    data.insert("cfn_signal_url".into(), json!(url));
+    Ok(url)
 }
 
 /// The derived inputs in Heat's order: declared, undeclared `input_values`, then `deploy_*`.
@@ -133,7 +158,7 @@ fn derived_inputs(
         out.push(deploy_input(
             "deploy_signal_verb",
             "HTTP verb to use for signaling output values",
-            json!("PUT"),
+            json!(info.signal_verb),
         ));
     }
     out
@@ -304,14 +329,22 @@ impl SoftwareDeployment {
             .get("signal_transport")
             .and_then(Value::as_str)
             .unwrap_or("TEMP_URL_SIGNAL");
-        let no_signal = transport == "NO_SIGNAL";
+        let (signal_url, signal_verb) = match transport {
+            "NO_SIGNAL" => (None, "PUT"),
+            "CFN_SIGNAL" => (Some(cfn_signal_url(ctx, data).await?), "POST"),
+            _ => (
+                Some(ctx.services.temp_urls.signal_url(deployment_id)),
+                "PUT",
+            ),
+        };
         let info = DeployInfo {
             server_id,
             action,
             stack_id: format!("{}/{}", ctx.stack.name, ctx.stack.id),
             resource_name: ctx.name,
             transport,
-            signal_url: (!no_signal).then(|| ctx.services.temp_urls.signal_url(deployment_id)),
+            signal_url,
+            signal_verb,
         };
         let empty = Map::new();
         let input_values = props
@@ -355,7 +388,7 @@ impl SoftwareDeployment {
         ctx.set_data(data).await?;
         store.insert_config(&derived).await?;
         let previous = store.deployment(deployment_id).await?;
-        let (status, reason) = if no_signal {
+        let (status, reason) = if transport == "NO_SIGNAL" {
             ("COMPLETE", "Not waiting for outputs signal")
         } else {
             ("IN_PROGRESS", "Deploy data available")
@@ -545,6 +578,8 @@ impl ResourceType for SoftwareDeployment {
             store.delete_deployment(id).await?;
             store.delete_config(&row.config_id).await?;
         }
+        // Its CFN signal URL stops working.
+        store.revoke_credentials(&ctx.stack.id, ctx.name).await?;
         server_metadata::publish(ctx.services, &server_id).await?;
         Ok(())
     }
@@ -619,6 +654,7 @@ mod tests {
             resource_name: "dep",
             transport: "TEMP_URL_SIGNAL",
             signal_url: Some("http://x/sig".into()),
+            signal_verb: "PUT",
         };
         let inputs = derived_inputs(&declared, values.as_object().unwrap(), &info);
         let names: Vec<&str> = inputs.iter().map(|i| i["name"].as_str().unwrap()).collect();
