@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::cfn_urls::{self, CfnEndpoint};
 use crate::resources::heat::wait_condition::{clear_signals, wait_for_signals};
-use crate::resources::heat::wait_condition_handle::{SIGNALS_KEY, wake_key};
+use crate::resources::heat::wait_condition_handle::record_signal;
 use crate::resources::properties::{PropType, PropertySchema};
 use crate::resources::{ResourceContext, ResourceError, ResourceOutcome, ResourceType, UpdateKind};
 use crate::store::ResourceRow;
@@ -108,50 +108,7 @@ impl ResourceType for AwsWaitConditionHandle {
         _current: &ResourceRow,
         body: Value,
     ) -> Result<String, ResourceError> {
-        let services = ctx.services;
-        let lock = services
-            .notifier
-            .publish_lock(&wake_key(&ctx.stack.id, ctx.name));
-        let _guard = lock.lock().await;
-        let (id, entry) = match normalise(&body) {
-            Ok(Some(v)) => v,
-            Ok(None) => return Ok("No signal details provided".into()),
-            Err(why) => {
-                tracing::info!(stack = %ctx.stack.name, resource = ctx.name, "a wait condition signal failed validation");
-                return Ok(why.to_string());
-            }
-        };
-        let Some(row) = services.store.resource(&ctx.stack.id, ctx.name).await? else {
-            return Err(ResourceError::Failed(format!(
-                "The Resource ({}) could not be found.",
-                ctx.name
-            )));
-        };
-        let mut signals = row
-            .data
-            .get(SIGNALS_KEY)
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        let reason = format!(
-            "status:{} reason:{}",
-            entry["status"].as_str().unwrap_or_default(),
-            match &entry["reason"] {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            }
-        );
-        signals.insert(id, entry);
-        let mut data = row.data.clone();
-        data.insert(SIGNALS_KEY.into(), Value::Object(signals));
-        services
-            .store
-            .set_resource_data(&ctx.stack.id, ctx.name, &data)
-            .await?;
-        services
-            .notifier
-            .deployment_signalled(&wake_key(&ctx.stack.id, ctx.name));
-        Ok(reason)
+        record_signal(ctx, |_| normalise(&body)).await
     }
 }
 

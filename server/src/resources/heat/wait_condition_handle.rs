@@ -163,51 +163,64 @@ impl ResourceType for WaitConditionHandle {
         _current: &ResourceRow,
         body: Value,
     ) -> Result<String, ResourceError> {
-        let services = ctx.services;
-        // Concurrent signals must not lose each other's entries.
-        let lock = services
-            .notifier
-            .publish_lock(&wake_key(&ctx.stack.id, ctx.name));
-        let _guard = lock.lock().await;
-        let Some(row) = services.store.resource(&ctx.stack.id, ctx.name).await? else {
-            return Err(ResourceError::Failed(format!(
-                "The Resource ({}) could not be found.",
-                ctx.name
-            )));
-        };
-        let mut signals = row
-            .data
-            .get(SIGNALS_KEY)
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        let (id, entry) = match normalise(&body, signals.len()) {
-            Ok(v) => v,
-            Err(why) => {
-                tracing::info!(stack = %ctx.stack.name, resource = ctx.name, "a wait condition signal failed validation");
-                return Ok(why.to_string());
-            }
-        };
-        let reason = format!(
-            "status:{} reason:{}",
-            entry["status"].as_str().unwrap_or_default(),
-            match &entry["reason"] {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            }
-        );
-        signals.insert(id, entry);
-        let mut data = row.data.clone();
-        data.insert(SIGNALS_KEY.into(), Value::Object(signals));
-        services
-            .store
-            .set_resource_data(&ctx.stack.id, ctx.name, &data)
-            .await?;
-        services
-            .notifier
-            .deployment_signalled(&wake_key(&ctx.stack.id, ctx.name));
-        Ok(reason)
+        record_signal(ctx, |received| normalise(&body, received).map(Some)).await
     }
+}
+
+/// Stores a signal on the handle `ctx` names and wakes its wait condition. `normalise`
+/// turns the body into `(id, {status, reason, data})` given how many signals were received
+/// before (under the handle's lock, so concurrent signals get distinct default ids);
+/// `Ok(None)` ignores it. Returns Heat's event reason (`status:… reason:…`). Shared by the
+/// native and the AWS handles.
+pub(crate) async fn record_signal(
+    ctx: &ResourceContext<'_>,
+    normalise: impl FnOnce(usize) -> Result<Option<(String, Value)>, &'static str>,
+) -> Result<String, ResourceError> {
+    let services = ctx.services;
+    // Concurrent signals must not lose each other's entries.
+    let lock = services
+        .notifier
+        .publish_lock(&wake_key(&ctx.stack.id, ctx.name));
+    let _guard = lock.lock().await;
+    let Some(row) = services.store.resource(&ctx.stack.id, ctx.name).await? else {
+        return Err(ResourceError::Failed(format!(
+            "The Resource ({}) could not be found.",
+            ctx.name
+        )));
+    };
+    let mut signals = row
+        .data
+        .get(SIGNALS_KEY)
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let (id, entry) = match normalise(signals.len()) {
+        Ok(Some(v)) => v,
+        Ok(None) => return Ok("No signal details provided".into()),
+        Err(why) => {
+            tracing::info!(stack = %ctx.stack.name, resource = ctx.name, "a wait condition signal failed validation");
+            return Ok(why.to_string());
+        }
+    };
+    let reason = format!(
+        "status:{} reason:{}",
+        entry["status"].as_str().unwrap_or_default(),
+        match &entry["reason"] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    );
+    signals.insert(id, entry);
+    let mut data = row.data.clone();
+    data.insert(SIGNALS_KEY.into(), Value::Object(signals));
+    services
+        .store
+        .set_resource_data(&ctx.stack.id, ctx.name, &data)
+        .await?;
+    services
+        .notifier
+        .deployment_signalled(&wake_key(&ctx.stack.id, ctx.name));
+    Ok(reason)
 }
 
 #[cfg(test)]
