@@ -31,6 +31,8 @@ pub struct ServerConfig {
     pub node_id: Option<String>,
     /// How long a stack lease lasts unrenewed.
     pub lease: std::time::Duration,
+    /// Transports used when a template names none.
+    pub transports: crate::engine::services::TransportDefaults,
 }
 
 /// `<hostname>:<port>`: stable across restarts of a node on the same address.
@@ -67,6 +69,8 @@ pub struct RunningServer {
     pub base_url: String,
     /// Finishes when the server stops.
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Its services (in-process callers: benchmarks watch its notifier).
+    pub services: Arc<Services>,
 }
 
 /// Opens the store, binds and starts serving until `shutdown` is cancelled.
@@ -105,9 +109,10 @@ pub async fn start(
                 .unwrap_or_else(|| default_node_id(addr.port())),
             config.lease,
         ),
+        transports: config.transports.clone(),
     });
     crate::engine::bus::start(&services, &config.database_url, shutdown.clone());
-    let engine = Engine::new(services);
+    let engine = Engine::new(services.clone());
     match engine.resume_interrupted().await {
         Ok(0) => {}
         Ok(n) => tracing::info!(stacks = n, "resumed interrupted stack actions"),
@@ -129,5 +134,6 @@ pub async fn start(
         addr,
         base_url,
         task,
+        services,
     })
 }

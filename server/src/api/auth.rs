@@ -1,6 +1,8 @@
 //! Authentication of the native API: `X-Auth-Token` is the admin token, or a per-resource
-//! credential that may only act on its own resource (signal it). Anything else is 401;
-//! a resource credential outside its scope is 403 and changes nothing.
+//! credential — a resource token (`udr1.…`, wait condition handles) or a stack user's
+//! token from `/v3/auth/tokens` (`udk1.…`, the HEAT transports) — that may only act on its
+//! own resource: signal it, read its metadata, and for a server read its deployments.
+//! Anything else is 401; a resource credential outside its scope is 403 and changes nothing.
 
 use axum::extract::{OriginalUri, Request, State};
 use axum::http::{Method, StatusCode};
@@ -8,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::{ApiError, ApiState};
-use crate::auth::{admin_token, resource_credentials};
+use crate::auth::{admin_token, resource_credentials, stack_users};
 use crate::store::CredentialRow;
 
 fn unauthorized() -> Response {
@@ -29,11 +31,24 @@ fn forbidden() -> Response {
     .into_response()
 }
 
-/// Whether a resource credential may make this request: `POST
-/// /v1/<project>/stacks/<name>/<id>/resources/<its resource>/signal` of its own stack.
-fn in_scope(credential: &CredentialRow, method: &Method, path: &str) -> bool {
+/// What a resource credential may do with a request.
+#[derive(Debug, PartialEq, Eq)]
+enum Scope {
+    /// Within its scope.
+    Allowed,
+    /// Only if its resource's physical id is this server id
+    /// (`GET /software_deployments/metadata/<server id>`).
+    IfServer(String),
+    /// Outside it.
+    Denied,
+}
+
+/// Whether a resource credential may make this request: `POST …/resources/<its
+/// resource>/signal` or `GET …/resources/<its resource>/metadata` of its own stack
+/// (`/v1/<project>/stacks/<name>/<id>/…`), or its server's deployments.
+fn scope(credential: &CredentialRow, method: &Method, path: &str) -> Scope {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match segments.as_slice() {
+    let allowed = match segments.as_slice() {
         [
             "v1",
             project,
@@ -49,7 +64,32 @@ fn in_scope(credential: &CredentialRow, method: &Method, path: &str) -> bool {
                 && *id == credential.stack_id
                 && *resource == credential.resource_name
         }
+        [
+            "v1",
+            project,
+            "stacks",
+            _name,
+            id,
+            "resources",
+            resource,
+            "metadata",
+        ] => {
+            method == Method::GET
+                && *project == credential.project
+                && *id == credential.stack_id
+                && *resource == credential.resource_name
+        }
+        ["v1", project, "software_deployments", "metadata", server_id]
+            if method == Method::GET && *project == credential.project =>
+        {
+            return Scope::IfServer((*server_id).to_string());
+        }
         _ => false,
+    };
+    if allowed {
+        Scope::Allowed
+    } else {
+        Scope::Denied
     }
 }
 
@@ -71,11 +111,18 @@ pub async fn require_admin_token(
     if admin_token::matches(&state.admin_token, &presented) {
         return next.run(request).await;
     }
-    if !resource_credentials::is_resource_token(&presented) {
+    let services = state.engine.services();
+    let store = &services.store;
+    let verified = if resource_credentials::is_resource_token(&presented) {
+        resource_credentials::verify(store, &presented).await
+    } else if stack_users::is_token(&presented) {
+        stack_users::verify_token(store, &services.temp_urls, &presented)
+            .await
+            .map(|t| t.map(|t| t.user))
+    } else {
         return unauthorized();
-    }
-    let store = &state.engine.services().store;
-    let credential = match resource_credentials::verify(store, &presented).await {
+    };
+    let credential = match verified {
         Ok(Some(c)) => c,
         Ok(None) => return unauthorized(),
         Err(e) => return ApiError::from(e).into_response(),
@@ -85,7 +132,20 @@ pub async fn require_admin_token(
         .get::<OriginalUri>()
         .map(|u| u.path().to_string())
         .unwrap_or_else(|| request.uri().path().to_string());
-    if !in_scope(&credential, request.method(), &path) {
+    let allowed = match scope(&credential, request.method(), &path) {
+        Scope::Allowed => true,
+        Scope::Denied => false,
+        Scope::IfServer(server_id) => {
+            match store
+                .resource(&credential.stack_id, &credential.resource_name)
+                .await
+            {
+                Ok(row) => row.is_some_and(|r| r.physical_id == server_id),
+                Err(e) => return ApiError::from(e).into_response(),
+            }
+        }
+    };
+    if !allowed {
         tracing::warn!(credential = %credential.id, method = %request.method(), path, "a resource credential was used outside its scope");
         return forbidden();
     }
@@ -108,31 +168,39 @@ mod tests {
             disabled: false,
         };
         let post = Method::POST;
-        assert!(in_scope(
-            &c,
+        let get = Method::GET;
+        let allowed = |m: &Method, p: &str| scope(&c, m, p) == Scope::Allowed;
+        assert!(allowed(&post, "/v1/p/stacks/s/sid/resources/handle/signal"));
+        assert!(allowed(
+            &get,
+            "/v1/p/stacks/s/sid/resources/handle/metadata"
+        ));
+        assert!(!allowed(&get, "/v1/p/stacks/s/sid/resources/handle/signal"));
+        assert!(!allowed(
             &post,
-            "/v1/p/stacks/s/sid/resources/handle/signal"
+            "/v1/p/stacks/s/sid/resources/handle/metadata"
         ));
-        assert!(!in_scope(
-            &c,
-            &Method::GET,
-            "/v1/p/stacks/s/sid/resources/handle/signal"
+        assert!(!allowed(&post, "/v1/p/stacks/s/sid/resources/other/signal"));
+        assert!(!allowed(
+            &get,
+            "/v1/p/stacks/s/sid/resources/other/metadata"
         ));
-        assert!(!in_scope(
-            &c,
-            &post,
-            "/v1/p/stacks/s/sid/resources/other/signal"
-        ));
-        assert!(!in_scope(
-            &c,
+        assert!(!allowed(
             &post,
             "/v1/p/stacks/s/other/resources/handle/signal"
         ));
-        assert!(!in_scope(
-            &c,
+        assert!(!allowed(
             &post,
             "/v1/q/stacks/s/sid/resources/handle/signal"
         ));
-        assert!(!in_scope(&c, &Method::GET, "/v1/p/stacks"));
+        assert!(!allowed(&get, "/v1/p/stacks"));
+        assert_eq!(
+            scope(&c, &get, "/v1/p/software_deployments/metadata/srv"),
+            Scope::IfServer("srv".into())
+        );
+        assert_eq!(
+            scope(&c, &get, "/v1/q/software_deployments/metadata/srv"),
+            Scope::Denied
+        );
     }
 }

@@ -13,11 +13,11 @@ use super::ApiState;
 use crate::auth::cfn_urls::{self, CfnAuthError, CfnEndpoint};
 use crate::engine::EngineError;
 
-fn xml(status: StatusCode, body: String) -> Response {
+pub(super) fn xml(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
 }
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(super) fn error(status: StatusCode, code: &str, message: &str) -> Response {
     xml(
         status,
         format!(
@@ -26,10 +26,22 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     )
 }
 
-fn decode(text: &str) -> String {
+pub(super) fn decode(text: &str) -> String {
     percent_encoding::percent_decode_str(&text.replace('+', " "))
         .decode_utf8_lossy()
         .into_owned()
+}
+
+/// The decoded `key=value` pairs of a query string or form body, in order.
+pub(super) fn parse_params(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(kv), String::new()),
+        })
+        .collect()
 }
 
 async fn handle(
@@ -45,15 +57,7 @@ async fn handle(
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
     let path = decode(uri.path());
-    let params: Vec<(String, String)> = query
-        .unwrap_or_default()
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| match kv.split_once('=') {
-            Some((k, v)) => (decode(k), decode(v)),
-            None => (decode(kv), String::new()),
-        })
-        .collect();
+    let params = parse_params(&query.unwrap_or_default());
     let services = state.engine.services();
     let target = match cfn_urls::verify(
         &services.store,

@@ -3,11 +3,14 @@
 
 mod actions;
 mod auth;
+mod cfn_api;
 mod cfn_signal;
 mod error;
 mod events;
 mod format;
+mod identity;
 mod resources;
+mod software_deployments;
 mod stack_updates;
 mod stacks;
 mod temp_url;
@@ -82,6 +85,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/stacks/{stack}/{id}/events", get(events::list))
         .route("/validate", post(validate::validate))
         .route(
+            "/software_deployments/metadata/{server_id}",
+            get(software_deployments::server_metadata),
+        )
+        .route(
             "/stacks/{stack}/{id}/resources/{resource}/events",
             get(events::list_for_resource),
         )
@@ -92,11 +99,22 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/", get(versions))
         .nest("/v1/{project}", v1)
+        .route("/v1", get(cfn_api::query_api).post(cfn_api::query_api))
+        .route("/v1/", get(cfn_api::query_api).post(cfn_api::query_api))
+        .route("/v3", get(identity::version))
+        .route("/v3/", get(identity::version))
+        .route(
+            "/v3/auth/tokens",
+            post(identity::issue_token).get(identity::validate_token),
+        )
         .route("/v1/waitcondition/{*arn}", put(cfn_signal::waitcondition))
         .route("/v1/signal/{*arn}", post(cfn_signal::signal))
         .route("/temp_url/v1/metadata/{server_id}", get(temp_url::metadata))
         .route("/temp_url/v1/signal/{deployment_id}", put(temp_url::signal))
-        .route("/temp_url/v1/alarm/{resource_id}", post(temp_url::alarm))
+        .route(
+            "/temp_url/v1/alarm/{resource_id}",
+            post(temp_url::alarm).put(temp_url::alarm),
+        )
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .with_state(state)

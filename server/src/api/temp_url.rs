@@ -167,16 +167,19 @@ pub async fn signal(
 }
 
 /// `POST /temp_url/v1/alarm/{resource_id}?temp_url_sig=…`: the resource with that physical
-/// id is signalled as by the native API (200 `null`; 404 once it is gone).
+/// id is signalled as by the native API (200 `null`; 404 once it is gone). `PUT` with a
+/// PUT-signed URL does the same: a TEMP_URL_SIGNAL wait condition handle's `alarm_url`,
+/// where a client PUTs its signal as it would to a Swift object.
 pub async fn alarm(
     State(state): State<ApiState>,
+    method: axum::http::Method,
     Path(resource_id): Path<String>,
     Query(sig): Query<Signature>,
     body: Bytes,
 ) -> Result<axum::Json<Value>, ApiError> {
     check(
         &state,
-        "POST",
+        method.as_str(),
         &format!("{ALARM_PREFIX}{resource_id}"),
         &sig,
     )?;

@@ -27,6 +27,7 @@ async fn app() -> (Router, tempfile::TempDir) {
         registry: Registry::builtin(),
         limits: Default::default(),
         node: Default::default(),
+        transports: Default::default(),
     });
     let state = ApiState {
         engine: Engine::new(services),

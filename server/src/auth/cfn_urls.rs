@@ -50,19 +50,7 @@ pub async fn presigned_url(
     stack_id: &str,
     resource: &str,
 ) -> Result<String, StoreError> {
-    let access_key = uuid::Uuid::new_v4().simple().to_string();
-    store
-        .insert_credential(&CredentialRow {
-            id: access_key.clone(),
-            project: project.to_string(),
-            stack_id: stack_id.to_string(),
-            resource_name: resource.to_string(),
-            // No token secret: this credential only signs EC2 requests.
-            secret_hash: String::new(),
-            revoked: false,
-            disabled: false,
-        })
-        .await?;
+    let (access_key, secret) = issue_access_key(store, urls, project, stack_id, resource).await?;
     let arn = format!(
         "{}/resources/{resource}",
         stack_arn(project, stack_name, stack_id)
@@ -86,7 +74,6 @@ pub async fn presigned_url(
             chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         ),
     ];
-    let secret = urls.ec2_secret(&access_key);
     let signature = ec2_signature::sign(&secret, endpoint.verb(), &host, &path, &params);
     let query: Vec<String> = params
         .iter()
@@ -121,16 +108,17 @@ pub struct CfnTarget {
     pub resource: String,
 }
 
-/// Checks a request to `endpoint`: `host` as the client sent it, the URL-decoded `path`,
-/// every query parameter. Returns what it may signal.
-pub async fn verify(
+/// Checks the EC2 v2 signature of a request: `verb` and `host` as the client sent them,
+/// the URL-decoded `path`, every query (or form) parameter. Returns the live credential of
+/// the access key that signed it.
+pub async fn verify_signature(
     store: &Store,
     urls: &TempUrls,
-    endpoint: CfnEndpoint,
+    verb: &str,
     host: &str,
     path: &str,
     query: &[(String, String)],
-) -> Result<CfnTarget, CfnAuthError> {
+) -> Result<CredentialRow, CfnAuthError> {
     let get = |k: &str| {
         query
             .iter()
@@ -150,17 +138,30 @@ pub async fn verify(
     let bare_host = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
     let signed = [host, bare_host]
         .iter()
-        .any(|h| ec2_signature::verify(&secret, endpoint.verb(), h, path, &params, &signature));
+        .any(|h| ec2_signature::verify(&secret, verb, h, path, &params, &signature));
     if !signed {
         return Err(CfnAuthError::BadSignature);
     }
-    let credential = store
+    store
         .credential(&access_key)
         .await
         .ok()
         .flatten()
         .filter(|c| !c.revoked && !c.disabled)
-        .ok_or(CfnAuthError::Forbidden)?;
+        .ok_or(CfnAuthError::Forbidden)
+}
+
+/// Checks a request to `endpoint`: `host` as the client sent it, the URL-decoded `path`,
+/// every query parameter. Returns what it may signal.
+pub async fn verify(
+    store: &Store,
+    urls: &TempUrls,
+    endpoint: CfnEndpoint,
+    host: &str,
+    path: &str,
+    query: &[(String, String)],
+) -> Result<CfnTarget, CfnAuthError> {
+    let credential = verify_signature(store, urls, endpoint.verb(), host, path, query).await?;
     // The path must name the credential's own resource of its own stack.
     let prefix = format!(
         "/v1/{}/arn:openstack:heat::{}:stacks/",
@@ -180,6 +181,32 @@ pub async fn verify(
         }
         _ => Err(CfnAuthError::Forbidden),
     }
+}
+
+/// Issues an access key for resource `resource` of stack `stack_id`, for requests the
+/// holder signs itself (the cfn collector's `DescribeStackResource`). Returns the key id
+/// and its secret (derived from the server key, never stored).
+pub async fn issue_access_key(
+    store: &Store,
+    urls: &TempUrls,
+    project: &str,
+    stack_id: &str,
+    resource: &str,
+) -> Result<(String, String), StoreError> {
+    let access_key = uuid::Uuid::new_v4().simple().to_string();
+    store
+        .insert_credential(&CredentialRow {
+            id: access_key.clone(),
+            project: project.to_string(),
+            stack_id: stack_id.to_string(),
+            resource_name: resource.to_string(),
+            secret_hash: String::new(),
+            revoked: false,
+            disabled: false,
+        })
+        .await?;
+    let secret = urls.ec2_secret(&access_key);
+    Ok((access_key, secret))
 }
 
 #[cfg(test)]

@@ -4,4 +4,5 @@
 pub mod admin_token;
 pub mod cfn_urls;
 pub mod resource_credentials;
+pub mod stack_users;
 pub mod temp_url;

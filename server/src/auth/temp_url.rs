@@ -61,6 +61,12 @@ impl TempUrls {
         self.url("POST", &format!("{ALARM_PREFIX}{resource_id}"))
     }
 
+    /// The same signal of a resource as [`TempUrls::alarm_url`], for a `PUT` (a
+    /// TEMP_URL_SIGNAL wait condition handle, used like a Swift object URL).
+    pub fn put_signal_url(&self, resource_id: &str) -> String {
+        self.url("PUT", &format!("{ALARM_PREFIX}{resource_id}"))
+    }
+
     /// The server's public base URL (`http://host:port`, no trailing slash).
     pub fn base(&self) -> &str {
         &self.base
@@ -69,7 +75,18 @@ impl TempUrls {
     /// The EC2 secret key of access key `access_key`: derived from the server key, so it is
     /// never stored (revoking the access key's credential row is what ends it).
     pub fn ec2_secret(&self, access_key: &str) -> String {
-        signing::sign(&self.key, "EC2-SECRET", access_key)
+        self.derive("EC2-SECRET", access_key)
+    }
+
+    /// A secret for `purpose` and `subject` derived from the server key: the same inputs
+    /// give the same secret on every node, so derived secrets are never stored.
+    pub fn derive(&self, purpose: &str, subject: &str) -> String {
+        signing::sign(&self.key, purpose, subject)
+    }
+
+    /// Checks a secret made by [`TempUrls::derive`] in constant time.
+    pub fn verify_derived(&self, purpose: &str, subject: &str, secret: &str) -> bool {
+        signing::verify(&self.key, purpose, subject, secret)
     }
 
     /// Checks a presented signature for `method` and `path`.

@@ -42,6 +42,9 @@ pub struct BenchArgs {
 enum BenchScenario {
     /// The engine alone at scale: ResourceGroups, chains and trees of resources.
     Engine(super::bench_engine::EngineArgs),
+    /// Many servers and deployments with simulated agents: create time, notification
+    /// latency, memory.
+    Fleet(super::bench_fleet::FleetArgs),
 }
 
 const SCRIPT: &str =
@@ -113,9 +116,16 @@ fn expect_status(stack: &Value, wanted: &str) -> anyhow::Result<()> {
 
 /// Runs the benchmark and prints the figures.
 pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    if let Some(BenchScenario::Engine(engine)) = &args.scenario {
-        super::bench_engine::run(engine).await?;
-        return Ok(ExitCode::SUCCESS);
+    match &args.scenario {
+        Some(BenchScenario::Engine(engine)) => {
+            super::bench_engine::run(engine).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(BenchScenario::Fleet(fleet)) => {
+            super::bench_fleet::run(fleet).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        None => {}
     }
     match args.only.as_deref() {
         None => {

@@ -166,6 +166,7 @@ impl LocalRun {
                 limits: Default::default(),
                 node_id: None,
                 lease: Duration::from_secs(30),
+                transports: Default::default(),
             },
             shutdown.clone(),
         )

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_engine;
+mod bench_fleet;
 mod local_run;
 mod server;
 mod template;

@@ -8,7 +8,7 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use updraft_server::app::{ServerConfig, start};
 use updraft_server::auth::admin_token;
-use updraft_server::engine::services::Limits;
+use updraft_server::engine::services::{Limits, TransportDefaults};
 use updraft_server::store::Store;
 
 /// Options of `updraft server`.
@@ -44,6 +44,16 @@ pub struct ServerArgs {
     /// stack's action.
     #[arg(long, default_value_t = 30)]
     lease_seconds: u64,
+    /// How servers get their metadata when a template does not say (Heat's
+    /// `default_software_config_transport`): POLL_TEMP_URL, POLL_SERVER_CFN or
+    /// POLL_SERVER_HEAT.
+    #[arg(long, default_value = "POLL_TEMP_URL", value_parser = ["POLL_TEMP_URL", "POLL_SERVER_CFN", "POLL_SERVER_HEAT"])]
+    default_software_config_transport: String,
+    /// How deployments signal when a template does not say (Heat's
+    /// `default_deployment_signal_transport`): CFN_SIGNAL, TEMP_URL_SIGNAL, HEAT_SIGNAL or
+    /// NO_SIGNAL.
+    #[arg(long, default_value = "CFN_SIGNAL", value_parser = ["CFN_SIGNAL", "TEMP_URL_SIGNAL", "HEAT_SIGNAL", "NO_SIGNAL"])]
+    default_deployment_signal_transport: String,
 }
 
 /// Runs the server until SIGINT/SIGTERM.
@@ -78,6 +88,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
             },
             node_id: args.node_id,
             lease: std::time::Duration::from_secs(args.lease_seconds.max(1)),
+            transports: TransportDefaults {
+                software_config: args.default_software_config_transport,
+                deployment_signal: args.default_deployment_signal_transport,
+            },
         },
         shutdown.clone(),
     )

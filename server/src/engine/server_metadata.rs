@@ -41,3 +41,31 @@ pub async fn publish(services: &Services, server_id: &str) -> Result<(), StoreEr
     services.notifier.metadata_changed(server_id, version);
     Ok(())
 }
+
+/// Sets the `os-collect-config` section of `server_id`'s document (creating the document
+/// if the server has none yet) with its current `deployments`, and wakes its pollers.
+pub async fn set_collect_config(
+    services: &Services,
+    server_id: &str,
+    project: &str,
+    section: &Value,
+) -> Result<(), StoreError> {
+    let lock = services.notifier.publish_lock(server_id);
+    let _guard = lock.lock().await;
+    let mut document = match services.store.metadata(server_id).await? {
+        Some(current) => current.document.as_object().cloned().unwrap_or_default(),
+        None => serde_json::Map::new(),
+    };
+    let configs = services.store.server_deployment_configs(server_id).await?;
+    document.insert(
+        "deployments".into(),
+        Value::Array(configs.iter().map(format_config).collect()),
+    );
+    document.insert("os-collect-config".into(), section.clone());
+    let version = services
+        .store
+        .put_metadata(server_id, project, &Value::Object(document))
+        .await?;
+    services.notifier.metadata_changed(server_id, version);
+    Ok(())
+}

@@ -20,6 +20,29 @@ pub struct Services {
     pub limits: Limits,
     /// This server node, for stack leases.
     pub node: Node,
+    /// Transports used when a template names none.
+    pub transports: TransportDefaults,
+}
+
+/// Heat's `default_software_config_transport` and `default_deployment_signal_transport`.
+#[derive(Debug, Clone)]
+pub struct TransportDefaults {
+    /// For servers (`software_config_transport`).
+    pub software_config: String,
+    /// For deployments (`signal_transport`).
+    pub deployment_signal: String,
+}
+
+impl Default for TransportDefaults {
+    /// Heat's CFN_SIGNAL for deployments. For servers POLL_TEMP_URL rather than Heat's
+    /// POLL_SERVER_CFN: `updraft-agent` polls metadata URLs (with long-poll) but has no
+    /// `cfn` collector yet, and the default must work with our own agent.
+    fn default() -> Self {
+        TransportDefaults {
+            software_config: "POLL_TEMP_URL".into(),
+            deployment_signal: "CFN_SIGNAL".into(),
+        }
+    }
 }
 
 /// This server node: its id in stack leases and how long a lease lasts unrenewed.

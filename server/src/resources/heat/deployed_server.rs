@@ -1,10 +1,13 @@
 //! `OS::Heat::DeployedServer`: a server Updraft does not boot but configures through its
 //! metadata. Its document carries the `os-collect-config` section that tells an agent
-//! where to poll.
+//! where and how to poll (`collect_config.rs`): POLL_TEMP_URL, POLL_SERVER_CFN or
+//! POLL_SERVER_HEAT; a transport change on update switches the section as Heat does.
 
 use async_trait::async_trait;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
+use crate::engine::server_metadata;
+use crate::resources::heat::collect_config::{self, TRANSPORTS};
 use crate::resources::properties::{PropType, PropertySchema};
 use crate::resources::{ResourceContext, ResourceError, ResourceOutcome, ResourceType};
 use crate::store::ResourceRow;
@@ -14,26 +17,22 @@ use crate::template::error::join;
 /// `OS::Heat::DeployedServer`.
 pub struct DeployedServer;
 
-/// Transports Heat knows.
-const TRANSPORTS: &[&str] = &[
-    "POLL_SERVER_CFN",
-    "POLL_SERVER_HEAT",
-    "POLL_TEMP_URL",
-    "ZAQAR_MESSAGE",
-];
-/// Transports this server can serve today.
-const SUPPORTED: &[&str] = &["POLL_TEMP_URL"];
-
 const SCHEMA: &[PropertySchema] = &[
     PropertySchema::new("name", PropType::String).update_allowed(),
     PropertySchema::new("metadata", PropType::Map).update_allowed(),
-    // Heat's default is POLL_SERVER_CFN; until the CFN API exists the capability-URL
-    // transport is the default here.
+    // No schema default: the server's `--default-software-config-transport` applies.
     PropertySchema::new("software_config_transport", PropType::String)
-        .default("\"POLL_TEMP_URL\"")
+        .update_allowed()
         .allowed(TRANSPORTS),
     PropertySchema::new("deployment_swift_data", PropType::Map),
 ];
+
+fn transport<'a>(ctx: &'a ResourceContext<'_>, props: &'a Map<String, Value>) -> &'a str {
+    props
+        .get("software_config_transport")
+        .and_then(Value::as_str)
+        .unwrap_or(&ctx.services.transports.software_config)
+}
 
 #[async_trait]
 impl ResourceType for DeployedServer {
@@ -51,12 +50,9 @@ impl ResourceType for DeployedServer {
             .get("software_config_transport")
             .and_then(Value::as_str)
         {
-            Some(t) if !SUPPORTED.contains(&t) => Err(TemplateError::at(
+            Some("ZAQAR_MESSAGE") => Err(TemplateError::at(
                 join(path, "software_config_transport"),
-                format!(
-                    "{t} is not supported by this Updraft server yet; supported: {}",
-                    SUPPORTED.join(", ")
-                ),
+                "ZAQAR_MESSAGE needs Zaqar, which Updraft does not provide; use POLL_TEMP_URL, POLL_SERVER_CFN or POLL_SERVER_HEAT",
             )),
             _ => Ok(()),
         }
@@ -77,19 +73,15 @@ impl ResourceType for DeployedServer {
                 id
             }
         };
-        let occ = json!({
-            "collectors": ["request", "local"],
-            "request": {"metadata_url": ctx.services.temp_urls.metadata_url(&server_id)},
-        });
-        if ctx.services.store.metadata(&server_id).await?.is_none() {
-            let document = json!({"deployments": [], "os-collect-config": occ});
-            let version = ctx
-                .services
-                .store
-                .put_metadata(&server_id, &ctx.stack.project, &document)
-                .await?;
-            ctx.services.notifier.metadata_changed(&server_id, version);
-        }
+        let mut data = ctx
+            .resuming
+            .as_ref()
+            .map(|r| r.data.clone())
+            .unwrap_or_default();
+        let occ = collect_config::section(ctx, transport(ctx, props), &server_id, &mut data, None)
+            .await?;
+        server_metadata::set_collect_config(ctx.services, &server_id, &ctx.stack.project, &occ)
+            .await?;
         let name = props
             .get("name")
             .and_then(Value::as_str)
@@ -101,12 +93,13 @@ impl ResourceType for DeployedServer {
         Ok(ResourceOutcome {
             physical_id: server_id,
             attributes,
+            data,
             ..Default::default()
         })
     }
     async fn update(
         &self,
-        _: &ResourceContext<'_>,
+        ctx: &ResourceContext<'_>,
         current: &ResourceRow,
         props: &Map<String, Value>,
     ) -> Result<ResourceOutcome, ResourceError> {
@@ -114,11 +107,39 @@ impl ResourceType for DeployedServer {
         if let Some(name) = props.get("name").and_then(Value::as_str) {
             attributes.insert("name".into(), Value::String(name.to_string()));
         }
+        let mut data = current.data.clone();
+        let previous = current.attributes.get("os_collect_config");
+        let wanted = collect_config::collector(transport(ctx, props));
+        let had = previous
+            .and_then(|p| p.get("collectors"))
+            .and_then(|c| c.get(0))
+            .and_then(Value::as_str);
+        if had != Some(wanted) {
+            // A new transport: the document tells the agent, over the transport it still
+            // polls, where to poll next. The old credentials stay until the server is
+            // deleted, so that read cannot fail half-way.
+            let occ = collect_config::section(
+                ctx,
+                transport(ctx, props),
+                &current.physical_id,
+                &mut data,
+                previous,
+            )
+            .await?;
+            server_metadata::set_collect_config(
+                ctx.services,
+                &current.physical_id,
+                &ctx.stack.project,
+                &occ,
+            )
+            .await?;
+            attributes.insert("os_collect_config".into(), occ);
+        }
         Ok(ResourceOutcome {
             physical_id: current.physical_id.clone(),
             reference_id: current.reference_id.clone(),
             attributes,
-            data: current.data.clone(),
+            data,
         })
     }
     async fn delete(
@@ -126,6 +147,11 @@ impl ResourceType for DeployedServer {
         ctx: &ResourceContext<'_>,
         current: &ResourceRow,
     ) -> Result<(), ResourceError> {
+        // Its access key / stack user stop working.
+        ctx.services
+            .store
+            .revoke_credentials(&ctx.stack.id, ctx.name)
+            .await?;
         if !current.physical_id.is_empty() {
             ctx.services
                 .store

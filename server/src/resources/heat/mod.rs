@@ -2,6 +2,7 @@
 
 pub mod autoscaling_group;
 pub mod cfn_stack;
+pub mod collect_config;
 pub mod delay;
 pub mod deployed_server;
 pub mod group_members;

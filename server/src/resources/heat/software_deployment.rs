@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 use updraft_hooks::deployment::python_str;
 
+use crate::auth::stack_users;
 use crate::engine::server_metadata;
 use crate::engine::services::Services;
 use crate::resources::properties::{PropType, PropertySchema};
@@ -30,7 +31,6 @@ const TRANSPORTS: &[&str] = &[
     "ZAQAR_SIGNAL",
     "NO_SIGNAL",
 ];
-const SUPPORTED_TRANSPORTS: &[&str] = &["CFN_SIGNAL", "TEMP_URL_SIGNAL", "NO_SIGNAL"];
 
 const SCHEMA: &[PropertySchema] = &[
     PropertySchema::new("config", PropType::String).update_allowed(),
@@ -43,11 +43,9 @@ const SCHEMA: &[PropertySchema] = &[
         .update_allowed()
         .allowed(ACTIONS),
     PropertySchema::new("name", PropType::String).update_allowed(),
-    // Heat's default is CFN_SIGNAL; until the CFN API exists the capability-URL
-    // transport is the default here.
-    PropertySchema::new("signal_transport", PropType::String)
-        .default("\"TEMP_URL_SIGNAL\"")
-        .allowed(TRANSPORTS),
+    // No schema default: the server's `--default-deployment-signal-transport` applies
+    // (Heat's CFN_SIGNAL unless configured).
+    PropertySchema::new("signal_transport", PropType::String).allowed(TRANSPORTS),
 ];
 
 /// Attributes every deployment has; declared outputs come on top.
@@ -64,9 +62,83 @@ struct DeployInfo<'a> {
     stack_id: String,
     resource_name: &'a str,
     transport: &'a str,
-    signal_url: Option<String>,
-    /// `PUT` (TEMP_URL_SIGNAL) or `POST` (CFN_SIGNAL).
-    signal_verb: &'static str,
+    /// The transport's own inputs (`deploy_signal_id`/`_verb`, or the `deploy_auth_url`
+    /// family), in Heat's order.
+    signal_inputs: Vec<Value>,
+}
+
+/// The inputs of a URL transport: `deploy_signal_id` and `deploy_signal_verb`.
+fn url_signal_inputs(url: String, verb: &str) -> Vec<Value> {
+    vec![
+        deploy_input(
+            "deploy_signal_id",
+            "ID of signal to use for signaling output values",
+            json!(url),
+        ),
+        deploy_input(
+            "deploy_signal_verb",
+            "HTTP verb to use for signaling output values",
+            json!(verb),
+        ),
+    ]
+}
+
+/// HEAT_SIGNAL's inputs: a stack user of this deployment, made once and kept (by id; its
+/// password is derived from the server key) so every action hands out the same one.
+async fn heat_signal_inputs(
+    ctx: &ResourceContext<'_>,
+    data: &mut Map<String, Value>,
+    username: &str,
+) -> Result<Vec<Value>, ResourceError> {
+    let services = ctx.services;
+    let user = match data.get("heat_user_id").and_then(Value::as_str) {
+        Some(id) => stack_users::existing(&services.temp_urls, id),
+        None => {
+            let user = stack_users::issue(
+                &services.store,
+                &services.temp_urls,
+                &ctx.stack.project,
+                &ctx.stack.id,
+                ctx.name,
+            )
+            .await?;
+            data.insert("heat_user_id".into(), json!(user.user_id));
+            ctx.set_data(data).await?;
+            user
+        }
+    };
+    Ok(vec![
+        deploy_input(
+            "deploy_auth_url",
+            "URL for API authentication",
+            json!(format!("{}/v3/", services.temp_urls.base())),
+        ),
+        deploy_input(
+            "deploy_username",
+            "Username for API authentication",
+            json!(username),
+        ),
+        deploy_input(
+            "deploy_user_id",
+            "User ID for API authentication",
+            json!(user.user_id),
+        ),
+        deploy_input(
+            "deploy_password",
+            "Password for API authentication",
+            json!(user.password),
+        ),
+        deploy_input(
+            "deploy_project_id",
+            "ID of project for API authentication",
+            json!(ctx.stack.project),
+        ),
+        deploy_input(
+            "deploy_region_name",
+            "Region name for API authentication",
+            json!(stack_users::REGION),
+        ),
+    ])
 }
 
 /// The deployment's pre-signed CFN signal URL (`POST /v1/signal/<ARN>`): made once and kept
@@ -149,18 +221,7 @@ fn derived_inputs(
         "How the server should signal to heat with the deployment output values.",
         json!(info.transport),
     ));
-    if let Some(url) = &info.signal_url {
-        out.push(deploy_input(
-            "deploy_signal_id",
-            "ID of signal to use for signaling output values",
-            json!(url),
-        ));
-        out.push(deploy_input(
-            "deploy_signal_verb",
-            "HTTP verb to use for signaling output values",
-            json!(info.signal_verb),
-        ));
-    }
+    out.extend(info.signal_inputs.iter().cloned());
     out
 }
 
@@ -325,32 +386,7 @@ impl SoftwareDeployment {
             })?),
             None => None,
         };
-        let transport = props
-            .get("signal_transport")
-            .and_then(Value::as_str)
-            .unwrap_or("TEMP_URL_SIGNAL");
-        let (signal_url, signal_verb) = match transport {
-            "NO_SIGNAL" => (None, "PUT"),
-            "CFN_SIGNAL" => (Some(cfn_signal_url(ctx, data).await?), "POST"),
-            _ => (
-                Some(ctx.services.temp_urls.signal_url(deployment_id)),
-                "PUT",
-            ),
-        };
-        let info = DeployInfo {
-            server_id,
-            action,
-            stack_id: format!("{}/{}", ctx.stack.name, ctx.stack.id),
-            resource_name: ctx.name,
-            transport,
-            signal_url,
-            signal_verb,
-        };
-        let empty = Map::new();
-        let input_values = props
-            .get("input_values")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
+        let transport = signal_transport(ctx, props);
         let physical_name = match data.get("physical_name").and_then(Value::as_str) {
             Some(n) => n.to_string(),
             None => {
@@ -359,6 +395,25 @@ impl SoftwareDeployment {
                 n
             }
         };
+        let signal_inputs = match transport {
+            "NO_SIGNAL" => Vec::new(),
+            "CFN_SIGNAL" => url_signal_inputs(cfn_signal_url(ctx, data).await?, "POST"),
+            "HEAT_SIGNAL" => heat_signal_inputs(ctx, data, &physical_name).await?,
+            _ => url_signal_inputs(ctx.services.temp_urls.signal_url(deployment_id), "PUT"),
+        };
+        let info = DeployInfo {
+            server_id,
+            action,
+            stack_id: format!("{}/{}", ctx.stack.name, ctx.stack.id),
+            resource_name: ctx.name,
+            transport,
+            signal_inputs,
+        };
+        let empty = Map::new();
+        let input_values = props
+            .get("input_values")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
         let name = props
             .get("name")
             .and_then(Value::as_str)
@@ -466,6 +521,14 @@ async fn wait_for_signal(
     }
 }
 
+/// The deployment's `signal_transport`, or the server's default.
+fn signal_transport<'a>(ctx: &'a ResourceContext<'_>, props: &'a Map<String, Value>) -> &'a str {
+    props
+        .get("signal_transport")
+        .and_then(Value::as_str)
+        .unwrap_or(&ctx.services.transports.deployment_signal)
+}
+
 fn wants(props: &Map<String, Value>, action: &str) -> bool {
     props
         .get("actions")
@@ -491,12 +554,9 @@ impl ResourceType for SoftwareDeployment {
     }
     fn validate(&self, props: &Map<String, Value>, path: &str) -> Result<(), TemplateError> {
         match props.get("signal_transport").and_then(Value::as_str) {
-            Some(t) if !SUPPORTED_TRANSPORTS.contains(&t) => Err(TemplateError::at(
+            Some("ZAQAR_SIGNAL") => Err(TemplateError::at(
                 join(path, "signal_transport"),
-                format!(
-                    "{t} is not supported by this Updraft server yet; supported: {}",
-                    SUPPORTED_TRANSPORTS.join(", ")
-                ),
+                "ZAQAR_SIGNAL needs Zaqar, which Updraft does not provide; use CFN_SIGNAL, TEMP_URL_SIGNAL, HEAT_SIGNAL or NO_SIGNAL",
             )),
             _ => Ok(()),
         }
@@ -653,8 +713,7 @@ mod tests {
             stack_id: "s1/id".into(),
             resource_name: "dep",
             transport: "TEMP_URL_SIGNAL",
-            signal_url: Some("http://x/sig".into()),
-            signal_verb: "PUT",
+            signal_inputs: url_signal_inputs("http://x/sig".into(), "PUT"),
         };
         let inputs = derived_inputs(&declared, values.as_object().unwrap(), &info);
         let names: Vec<&str> = inputs.iter().map(|i| i["name"].as_str().unwrap()).collect();

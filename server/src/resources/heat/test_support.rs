@@ -61,6 +61,7 @@ impl Harness {
                 registry: Registry::builtin(),
                 limits: Default::default(),
                 node: Default::default(),
+                transports: Default::default(),
             },
             stack,
             _dir: dir,

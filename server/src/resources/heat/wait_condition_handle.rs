@@ -1,6 +1,9 @@
 //! `OS::Heat::WaitConditionHandle`: where a post-boot script signals that something is
 //! done. `TOKEN_SIGNAL` (the default) gives a per-resource token, the native signal
-//! `endpoint` and a ready `curl_cli` line; `NO_SIGNAL` counts as signalled at once.
+//! `endpoint` and a ready `curl_cli` line; `NO_SIGNAL` counts as signalled at once. The
+//! other transports describe themselves in the `signal` attribute (a JSON string, as Heat):
+//! `CFN_SIGNAL` a pre-signed `PUT /v1/waitcondition/<ARN>` URL, `TEMP_URL_SIGNAL` a signed
+//! PUT URL, `HEAT_SIGNAL` a stack user and the native signal URL.
 //!
 //! Signals are `{"status", "reason", "data", "id"}`, all optional (defaults: SUCCESS,
 //! `Signal N received`, null, N), kept in the handle's data by id; other keys or another
@@ -90,17 +93,11 @@ impl ResourceType for WaitConditionHandle {
     }
     fn validate(&self, props: &Map<String, Value>, path: &str) -> Result<(), TemplateError> {
         match transport(props) {
-            "TOKEN_SIGNAL" | "NO_SIGNAL" => Ok(()),
             "ZAQAR_SIGNAL" => Err(TemplateError::at(
                 format!("{path}.signal_transport"),
-                "ZAQAR_SIGNAL needs Zaqar, which Updraft does not provide; use TOKEN_SIGNAL",
+                "ZAQAR_SIGNAL needs Zaqar, which Updraft does not provide; use TOKEN_SIGNAL, CFN_SIGNAL, TEMP_URL_SIGNAL, HEAT_SIGNAL or NO_SIGNAL",
             )),
-            other => Err(TemplateError::at(
-                format!("{path}.signal_transport"),
-                format!(
-                    "{other} is not served by this version of Updraft yet; use TOKEN_SIGNAL or NO_SIGNAL"
-                ),
-            )),
+            _ => Ok(()),
         }
     }
     async fn create(
@@ -121,10 +118,9 @@ impl ResourceType for WaitConditionHandle {
             });
         }
         let store = &ctx.services.store;
-        // A resumed create issues a fresh token; the one an interrupted attempt made goes.
+        // A resumed create issues fresh credentials; those an interrupted attempt made go.
         store.revoke_credentials(&ctx.stack.id, ctx.name).await?;
-        let token =
-            resource_credentials::issue(store, &ctx.stack.project, &ctx.stack.id, ctx.name).await?;
+        let physical_id = ctx.physical_name();
         let endpoint = format!(
             "{}/v1/{}/stacks/{}/{}/resources/{}/signal",
             ctx.services.temp_urls.base(),
@@ -133,6 +129,55 @@ impl ResourceType for WaitConditionHandle {
             ctx.stack.id,
             ctx.name
         );
+        let signal = match transport(props) {
+            "CFN_SIGNAL" => Some(json!({"alarm_url": crate::auth::cfn_urls::presigned_url(
+                store,
+                &ctx.services.temp_urls,
+                crate::auth::cfn_urls::CfnEndpoint::WaitCondition,
+                &ctx.stack.project,
+                &ctx.stack.name,
+                &ctx.stack.id,
+                ctx.name,
+            )
+            .await?})),
+            "TEMP_URL_SIGNAL" => {
+                Some(json!({"alarm_url": ctx.services.temp_urls.put_signal_url(&physical_id)}))
+            }
+            "HEAT_SIGNAL" => {
+                let user = crate::auth::stack_users::issue(
+                    store,
+                    &ctx.services.temp_urls,
+                    &ctx.stack.project,
+                    &ctx.stack.id,
+                    ctx.name,
+                )
+                .await?;
+                Some(json!({
+                    "auth_url": format!("{}/v3/", ctx.services.temp_urls.base()),
+                    "username": physical_id,
+                    "user_id": user.user_id,
+                    "password": user.password,
+                    "project_id": ctx.stack.project,
+                    "domain_id": "default",
+                    "region_name": crate::auth::stack_users::REGION,
+                    "alarm_url": endpoint,
+                }))
+            }
+            _ => None,
+        };
+        if let Some(signal) = signal {
+            for k in ["token", "endpoint", "curl_cli"] {
+                attributes.insert(k.into(), Value::Null);
+            }
+            attributes.insert("signal".into(), json!(signal.to_string()));
+            return Ok(ResourceOutcome {
+                physical_id,
+                attributes,
+                ..Default::default()
+            });
+        }
+        let token =
+            resource_credentials::issue(store, &ctx.stack.project, &ctx.stack.id, ctx.name).await?;
         let curl = format!(
             "curl -i -X POST -H 'X-Auth-Token: {token}' -H 'Content-Type: application/json' -H 'Accept: application/json' {endpoint}"
         );
@@ -141,7 +186,7 @@ impl ResourceType for WaitConditionHandle {
         attributes.insert("curl_cli".into(), json!(curl));
         attributes.insert("signal".into(), Value::Null);
         Ok(ResourceOutcome {
-            physical_id: ctx.physical_name(),
+            physical_id,
             attributes,
             ..Default::default()
         })
