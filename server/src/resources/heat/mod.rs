@@ -2,19 +2,23 @@
 
 pub mod autoscaling_group;
 pub mod cfn_stack;
+pub mod cloud_config;
 pub mod delay;
 pub mod deployed_server;
 pub mod group_members;
+pub mod multipart_mime;
 pub mod none;
 pub mod random_string;
 pub mod resource_chain;
 pub mod resource_group;
 pub mod scaling;
 pub mod scaling_policy;
+pub mod software_component;
 pub mod software_config;
 pub mod software_deployment;
 pub mod stack;
 pub mod stack_resource;
+pub mod structured_config;
 pub mod template_resource;
 pub mod test_resource;
 pub mod value;
