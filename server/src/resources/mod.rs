@@ -191,6 +191,19 @@ pub trait ResourceType: Send + Sync {
         let _ = (old, new);
         default_update_kind(self.properties_schema(), changed)
     }
+    /// Whether an update that [`update_kind`](Self::update_kind) allowed in place must
+    /// replace the resource after all, judged from stored state (Heat's `handle_update`
+    /// raising `UpdateReplace`, e.g. a deployment's `replace_on_change` inputs). Asked by
+    /// converge just before updating; previews, like Heat's, do not ask.
+    async fn replaces_on_update(
+        &self,
+        services: &Services,
+        current: &ResourceRow,
+        new: &Map<String, Value>,
+    ) -> Result<bool, ResourceError> {
+        let _ = (services, current, new);
+        Ok(false)
+    }
     /// Attribute names (besides `show`).
     fn attributes(&self) -> &'static [&'static str];
     /// Whether `attribute` can be asked of a resource with these (unresolved) properties.
@@ -322,6 +335,7 @@ impl Registry {
             Arc::new(heat::software_component::SoftwareComponent),
             Arc::new(heat::cloud_config::CloudConfig),
             Arc::new(heat::multipart_mime::MultipartMime),
+            Arc::new(heat::structured_deployment::StructuredDeployment),
             Arc::new(heat::deployed_server::DeployedServer),
             Arc::new(heat::resource_group::ResourceGroup),
             Arc::new(heat::resource_chain::ResourceChain),

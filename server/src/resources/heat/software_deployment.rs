@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 use updraft_hooks::deployment::python_str;
 
+use super::deployment_rules;
 use crate::engine::server_metadata;
 use crate::engine::services::Services;
 use crate::resources::properties::{PropType, PropertySchema};
@@ -365,6 +366,16 @@ impl SoftwareDeployment {
             .map(str::to_string)
             .or_else(|| source.as_ref().map(|s| s.name.clone()))
             .unwrap_or(physical_name);
+        let inputs = derived_inputs(
+            source.as_ref().map_or(&Value::Null, |s| &s.inputs),
+            input_values,
+            &info,
+        );
+        let config = deployment_rules::derive_config(
+            props,
+            source.as_ref().map_or(json!({}), |s| s.config.clone()),
+            &inputs,
+        )?;
         let derived = ConfigRow {
             id: uuid::Uuid::new_v4().to_string(),
             project: ctx.stack.project.clone(),
@@ -372,12 +383,8 @@ impl SoftwareDeployment {
             group: source
                 .as_ref()
                 .map_or("Heat::Ungrouped".into(), |s| s.group.clone()),
-            config: source.as_ref().map_or(json!({}), |s| s.config.clone()),
-            inputs: Value::Array(derived_inputs(
-                source.as_ref().map_or(&Value::Null, |s| &s.inputs),
-                input_values,
-                &info,
-            )),
+            config,
+            inputs: Value::Array(inputs),
             outputs: source.as_ref().map_or(json!([]), |s| s.outputs.clone()),
             options: source.as_ref().map_or(json!({}), |s| s.options.clone()),
             created_at: now_timestamp(),
@@ -466,13 +473,6 @@ async fn wait_for_signal(
     }
 }
 
-fn wants(props: &Map<String, Value>, action: &str) -> bool {
-    props
-        .get("actions")
-        .and_then(Value::as_array)
-        .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(action)))
-}
-
 #[async_trait]
 impl ResourceType for SoftwareDeployment {
     fn type_name(&self) -> &'static str {
@@ -501,6 +501,14 @@ impl ResourceType for SoftwareDeployment {
             _ => Ok(()),
         }
     }
+    async fn replaces_on_update(
+        &self,
+        services: &Services,
+        current: &ResourceRow,
+        new: &Map<String, Value>,
+    ) -> Result<bool, ResourceError> {
+        deployment_rules::replace_on_change(&services.store, current, new).await
+    }
     async fn create(
         &self,
         ctx: &ResourceContext<'_>,
@@ -520,7 +528,8 @@ impl ResourceType for SoftwareDeployment {
             .as_ref()
             .map(|r| r.data.clone())
             .unwrap_or_default();
-        let attributes = if wants(props, "CREATE") {
+        let acts = deployment_rules::acts_on(&ctx.services.store, props, "CREATE").await?;
+        let attributes = if acts {
             self.deploy(ctx, &deployment_id, "CREATE", props, &mut data)
                 .await?
         } else {
@@ -540,7 +549,8 @@ impl ResourceType for SoftwareDeployment {
         props: &Map<String, Value>,
     ) -> Result<ResourceOutcome, ResourceError> {
         let mut data = current.data.clone();
-        let attributes = if wants(props, "UPDATE") {
+        let acts = deployment_rules::acts_on(&ctx.services.store, props, "UPDATE").await?;
+        let attributes = if acts {
             self.deploy(ctx, &current.physical_id, "UPDATE", props, &mut data)
                 .await?
         } else {
@@ -570,7 +580,10 @@ impl ResourceType for SoftwareDeployment {
             .unwrap_or_default()
             .to_string();
         let server_alive = store.metadata(&server_id).await?.is_some();
-        if wants(&props, "DELETE") && server_alive && store.deployment(id).await?.is_some() {
+        if server_alive
+            && store.deployment(id).await?.is_some()
+            && deployment_rules::acts_on(store, &props, "DELETE").await?
+        {
             let mut data = current.data.clone();
             self.deploy(ctx, id, "DELETE", &props, &mut data).await?;
         }
