@@ -336,6 +336,11 @@ impl Registry {
             Arc::new(heat::cloud_config::CloudConfig),
             Arc::new(heat::multipart_mime::MultipartMime),
             Arc::new(heat::structured_deployment::StructuredDeployment),
+            Arc::new(heat::software_deployment_group::DeploymentGroup::SOFTWARE),
+            Arc::new(heat::software_deployment_group::DeploymentGroup::STRUCTURED),
+            // Heat's hidden deprecated names: they still work.
+            Arc::new(heat::software_deployment_group::DeploymentGroup::SOFTWARE_DEPRECATED),
+            Arc::new(heat::software_deployment_group::DeploymentGroup::STRUCTURED_DEPRECATED),
             Arc::new(heat::deployed_server::DeployedServer),
             Arc::new(heat::resource_group::ResourceGroup),
             Arc::new(heat::resource_chain::ResourceChain),

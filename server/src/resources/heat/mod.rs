@@ -17,6 +17,7 @@ pub mod scaling_policy;
 pub mod software_component;
 pub mod software_config;
 pub mod software_deployment;
+pub mod software_deployment_group;
 pub mod stack;
 pub mod stack_resource;
 pub mod structured_config;
