@@ -199,12 +199,41 @@ async fn deployment_groups_deploy_to_three_servers_and_answer_maps() {
     );
     for name in names {
         let out = stdouts[name].as_str().unwrap_or_default();
-        assert_eq!(out.trim_end(), format!("configured {name}"), "{stdouts}");
+        assert_eq!(
+            out.trim_end(),
+            format!("configured {name}: hello"),
+            "{stdouts}"
+        );
         assert_eq!(hosts[name], json!(physical_id(&api, &stack, name).await));
         // Each structured member substituted its own resource name.
         assert_eq!(applied[name]["config"], json!({"role": name}), "{applied}");
     }
     assert_eq!(stdouts.as_object().unwrap().len(), 3, "{stdouts}");
+
+    // An update reaches every member (two at a time: the template's rolling_update).
+    let updated = api
+        .update_stack(
+            &stack,
+            &template("deployment-groups.yaml"),
+            json!({"message": "again"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        updated["stack_status"],
+        "UPDATE_COMPLETE",
+        "{updated}\n{}",
+        logs()
+    );
+    let stdouts = Api::output(&updated, "stdouts");
+    for name in names {
+        let out = stdouts[name].as_str().unwrap_or_default();
+        assert_eq!(
+            out.trim_end(),
+            format!("configured {name}: again"),
+            "{stdouts}"
+        );
+    }
     for agent in agents {
         agent.kill().await;
     }
@@ -324,5 +353,69 @@ async fn bad_config_properties_are_400s_naming_their_paths() {
     }
     let (status, _) = api.get("/stacks/bad").await.unwrap();
     assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
+    server.stop().await;
+}
+
+/// A deployment whose config declares `version` with `replace_on_change: true`.
+const REPLACE_ON_CHANGE: &str = r##"
+heat_template_version: 2018-08-31
+parameters:
+  version: {type: string}
+  colour: {type: string}
+resources:
+  server:
+    type: OS::Heat::DeployedServer
+  config:
+    type: OS::Heat::SoftwareConfig
+    properties:
+      group: script
+      inputs: [{name: version, replace_on_change: true}, {name: colour}]
+      config: "#!/bin/sh\n"
+  deployment:
+    type: OS::Heat::SoftwareDeployment
+    properties:
+      config: {get_resource: config}
+      server: {get_resource: server}
+      signal_transport: NO_SIGNAL
+      input_values: {version: {get_param: version}, colour: {get_param: colour}}
+"##;
+
+#[tokio::test]
+async fn a_replace_on_change_input_replaces_the_deployment() {
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let stack = api
+        .create_stack(
+            "roc",
+            REPLACE_ON_CHANGE,
+            json!({"version": "1", "colour": "red"}),
+        )
+        .await
+        .unwrap();
+    let created = api.wait_stack(&stack, T).await.unwrap();
+    assert_eq!(created["stack_status"], "CREATE_COMPLETE", "{created}");
+    let first = physical_id(&api, &stack, "deployment").await;
+    // Another input: updated in place, same deployment.
+    let updated = api
+        .update_stack(
+            &stack,
+            REPLACE_ON_CHANGE,
+            json!({"version": "1", "colour": "blue"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated["stack_status"], "UPDATE_COMPLETE", "{updated}");
+    assert_eq!(physical_id(&api, &stack, "deployment").await, first);
+    // The replace_on_change input: a new deployment.
+    let replaced = api
+        .update_stack(
+            &stack,
+            REPLACE_ON_CHANGE,
+            json!({"version": "2", "colour": "blue"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(replaced["stack_status"], "UPDATE_COMPLETE", "{replaced}");
+    assert_ne!(physical_id(&api, &stack, "deployment").await, first);
     server.stop().await;
 }
