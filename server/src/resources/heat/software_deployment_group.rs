@@ -254,6 +254,19 @@ mod tests {
     }
 
     #[test]
+    fn the_deprecated_names_still_work() {
+        let registry = crate::resources::Registry::builtin();
+        for (name, structured) in [
+            ("OS::Heat::SoftwareDeployments", false),
+            ("OS::Heat::StructuredDeployments", true),
+        ] {
+            let t = registry.get(name).unwrap();
+            let has_input_key = t.properties_schema().iter().any(|s| s.name == "input_key");
+            assert_eq!(has_input_key, structured, "{name}");
+        }
+    }
+
+    #[test]
     fn updates_replace_only_for_fixed_properties() {
         let g = DeploymentGroup::SOFTWARE;
         let old = Value::Null;
