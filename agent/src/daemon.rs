@@ -143,6 +143,11 @@ impl Agent {
         for deployment in deployments {
             let mut deployment = deployment.clone();
             deployment.sanitise_inputs();
+            if !deployment.select_component() {
+                // As heat-config: not recorded, so a later document can still run it.
+                tracing::warn!(id = %deployment.id, name = %deployment.name, action = deployment.action(), "skipping component deployment: no config for its deploy action");
+                continue;
+            }
             if let Err(problem) = self.process_one(&deployment, delivery).await {
                 let problem = format!("{}: {problem}", label(&deployment));
                 tracing::error!("{problem}");

@@ -10,6 +10,9 @@ use serde_json::{Map, Value};
 /// The group used when a config names none.
 pub const UNGROUPED: &str = "Heat::Ungrouped";
 
+/// The group of a SoftwareComponent's config: one entry per set of actions.
+pub const COMPONENT: &str = "component";
+
 /// One deployment as delivered to a server in its metadata (`deployments[]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Deployment {
@@ -110,6 +113,40 @@ impl Deployment {
         self.input_str("deploy_action").unwrap_or("CREATE")
     }
 
+    /// Applies heat-config's `component` rule to a deployment of group `component`: the first
+    /// entry of `config.configs` whose `actions` contain `deploy_action` becomes the
+    /// deployment (its `config` and its `tool` as the group). `false` when none does: the
+    /// deployment is to be skipped, neither recorded nor signalled. Other groups are left
+    /// alone (`true`).
+    pub fn select_component(&mut self) -> bool {
+        if self.group != COMPONENT {
+            return true;
+        }
+        let action = self.input("deploy_action").cloned();
+        let entry = self
+            .config
+            .get("configs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|entry| {
+                entry
+                    .get("actions")
+                    .and_then(Value::as_array)
+                    .is_some_and(|actions| action.as_ref().is_some_and(|a| actions.contains(a)))
+            })
+            .cloned();
+        let Some(entry) = entry else {
+            return false;
+        };
+        self.config = entry.get("config").cloned().unwrap_or(Value::Null);
+        self.group = match entry.get("tool") {
+            Some(Value::String(tool)) => tool.clone(),
+            _ => String::new(),
+        };
+        true
+    }
+
     /// Applies heat-config's input sanitising: a `String` input holding a non-string is
     /// turned into its Python `str()` form (`true` → `"True"`, `5` → `"5"`).
     pub fn sanitise_inputs(&mut self) {
@@ -154,6 +191,35 @@ mod tests {
         let d: Deployment = serde_json::from_value(doc.clone()).unwrap();
         assert_eq!(d.input_str("foo"), Some("world"));
         assert_eq!(serde_json::to_value(&d).unwrap(), doc);
+    }
+
+    #[test]
+    fn a_component_becomes_the_entry_for_its_action() {
+        let doc = |action: &str| {
+            serde_json::from_value::<Deployment>(json!({
+                "id": "c1", "group": "component",
+                "config": {"configs": [
+                    {"actions": ["CREATE"], "config": "echo create", "tool": "script"},
+                    {"actions": ["UPDATE", "DELETE"], "config": {"k": 1}, "tool": "ansible"}
+                ]},
+                "inputs": [{"name": "deploy_action", "type": "String", "value": action}]
+            }))
+            .unwrap()
+        };
+        let mut d = doc("UPDATE");
+        assert!(d.select_component());
+        assert_eq!((d.group.as_str(), &d.config), ("ansible", &json!({"k": 1})));
+        let mut d = doc("CREATE");
+        assert!(d.select_component());
+        assert_eq!(d.group, "script");
+        assert_eq!(d.config, json!("echo create"));
+        assert!(!doc("SUSPEND").select_component());
+        // Other groups are untouched.
+        let mut d = doc("CREATE");
+        d.group = "script".into();
+        let before = d.clone();
+        assert!(d.select_component());
+        assert_eq!(d, before);
     }
 
     #[test]

@@ -220,7 +220,27 @@ async fn converge_one(
             return resume_one(plan, name, def, rtype.as_ref(), row, props, view).await;
         }
         Step::Nothing => return Ok(()),
-        Step::Update => "UPDATE",
+        Step::Update => match (&current, &props) {
+            (Some(row), Ok(p)) => match rtype.replaces_on_update(services, row, p).await {
+                Ok(true) => "REPLACE",
+                Ok(false) => "UPDATE",
+                Err(e) => {
+                    let reason = failure_reason(name, &e);
+                    fail(
+                        services,
+                        &plan.stack.id,
+                        name,
+                        def,
+                        &row.physical_id,
+                        "UPDATE",
+                        &reason,
+                    )
+                    .await;
+                    return Err(reason);
+                }
+            },
+            _ => "UPDATE",
+        },
         Step::Replace => "REPLACE",
         Step::Create => "CREATE",
     };

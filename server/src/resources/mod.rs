@@ -191,6 +191,19 @@ pub trait ResourceType: Send + Sync {
         let _ = (old, new);
         default_update_kind(self.properties_schema(), changed)
     }
+    /// Whether an update that [`update_kind`](Self::update_kind) allowed in place must
+    /// replace the resource after all, judged from stored state (Heat's `handle_update`
+    /// raising `UpdateReplace`, e.g. a deployment's `replace_on_change` inputs). Asked by
+    /// converge just before updating; previews, like Heat's, do not ask.
+    async fn replaces_on_update(
+        &self,
+        services: &Services,
+        current: &ResourceRow,
+        new: &Map<String, Value>,
+    ) -> Result<bool, ResourceError> {
+        let _ = (services, current, new);
+        Ok(false)
+    }
     /// Attribute names (besides `show`).
     fn attributes(&self) -> &'static [&'static str];
     /// Whether `attribute` can be asked of a resource with these (unresolved) properties.
@@ -318,6 +331,16 @@ impl Registry {
             Arc::new(heat::random_string::RandomString),
             Arc::new(heat::software_config::SoftwareConfig),
             Arc::new(heat::software_deployment::SoftwareDeployment),
+            Arc::new(heat::structured_config::StructuredConfig),
+            Arc::new(heat::software_component::SoftwareComponent),
+            Arc::new(heat::cloud_config::CloudConfig),
+            Arc::new(heat::multipart_mime::MultipartMime),
+            Arc::new(heat::structured_deployment::StructuredDeployment),
+            Arc::new(heat::software_deployment_group::DeploymentGroup::SOFTWARE),
+            Arc::new(heat::software_deployment_group::DeploymentGroup::STRUCTURED),
+            // Heat's hidden deprecated names: they still work.
+            Arc::new(heat::software_deployment_group::DeploymentGroup::SOFTWARE_DEPRECATED),
+            Arc::new(heat::software_deployment_group::DeploymentGroup::STRUCTURED_DEPRECATED),
             Arc::new(heat::deployed_server::DeployedServer),
             Arc::new(heat::resource_group::ResourceGroup),
             Arc::new(heat::resource_chain::ResourceChain),

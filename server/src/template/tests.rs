@@ -48,6 +48,9 @@ fn errors_name_their_place() {
         e.starts_with("resources.r.properties.a: Unknown function \"get_atr\""),
         "{e}"
     );
+    // `get_input` is a StructuredDeployment's data, not a call.
+    let t = Template::parse_text("heat_template_version: 2013-05-23\nresources:\n  r: {type: OS::X, properties: {a: {get_input: port}}}\n").unwrap();
+    t.validate(&AnyType).unwrap();
     let t = Template::parse_text("heat_template_version: 2013-05-23\nresources:\n  r: {type: OS::X, properties: {a: {get_attr: [r, bad]}}}\n").unwrap();
     assert_eq!(
         t.validate(&AnyType).unwrap_err().to_string(),

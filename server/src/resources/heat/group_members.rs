@@ -26,6 +26,9 @@ pub enum AttributeForm {
     /// AutoScalingGroup's: `outputs` and `outputs_list` with a member attribute path; the
     /// rest (`refs`, `refs_map`, `current_size`) persisted.
     AutoScaling,
+    /// SoftwareDeploymentGroup's: any name a map of member name → that member attribute,
+    /// `deploy_stdouts`, `deploy_stderrs` and `deploy_status_codes` for the singular ones.
+    DeploymentGroup,
 }
 
 impl AttributeForm {
@@ -34,6 +37,7 @@ impl AttributeForm {
         match self {
             AttributeForm::ResourceGroup => "resource_group",
             AttributeForm::AutoScaling => "autoscaling",
+            AttributeForm::DeploymentGroup => "deployment_group",
         }
     }
 
@@ -41,6 +45,7 @@ impl AttributeForm {
     pub fn recorded(data: &Map<String, Value>) -> Self {
         match data.get(FORM_KEY).and_then(Value::as_str) {
             Some("autoscaling") => AttributeForm::AutoScaling,
+            Some("deployment_group") => AttributeForm::DeploymentGroup,
             _ => AttributeForm::ResourceGroup,
         }
     }
@@ -204,6 +209,29 @@ pub fn autoscaling_attribute(
     }
 }
 
+/// Heat's SoftwareDeploymentGroup `get_attr`: a map of member name → the member's
+/// attribute (`deploy_stdouts` → `deploy_stdout`, `deploy_stderrs` → `deploy_stderr`,
+/// `deploy_status_codes` → `deploy_status_code`, any other name as it is), then `path`
+/// taken from that map.
+pub fn deployment_group_attribute(members: &[GroupMember], key: &str, path: &[Value]) -> Value {
+    let attr = match key {
+        "deploy_stdouts" => "deploy_stdout",
+        "deploy_stderrs" => "deploy_stderr",
+        "deploy_status_codes" => "deploy_status_code",
+        other => other,
+    };
+    let map = Value::Object(
+        members
+            .iter()
+            .map(|m| {
+                let v = m.attributes.get(attr).cloned().unwrap_or(Value::Null);
+                (m.name.clone(), v)
+            })
+            .collect(),
+    );
+    select_attribute(&map, path)
+}
+
 /// `get_attr` on a group in its `form`.
 pub fn attribute_in(
     form: AttributeForm,
@@ -215,6 +243,7 @@ pub fn attribute_in(
     match form {
         AttributeForm::ResourceGroup => attribute(members, persisted, key, path),
         AttributeForm::AutoScaling => autoscaling_attribute(members, persisted, key, path),
+        AttributeForm::DeploymentGroup => deployment_group_attribute(members, key, path),
     }
 }
 

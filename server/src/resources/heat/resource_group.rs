@@ -157,13 +157,14 @@ fn batching(policy: &Value, key: &str) -> Option<Batching> {
 /// The nested template with `names`, each member defined by `props`, except that members
 /// in `old` keep `old_props`' definition (a rolling update part-way).
 fn mixed_template(
+    build: &MemberTemplate<'_>,
     props: &Map<String, Value>,
     names: &[String],
     old_props: &Map<String, Value>,
     old: &[String],
 ) -> Value {
-    let mut template = nested_template(props, names);
-    let previous = nested_template(old_props, old);
+    let mut template = build(props, names);
+    let previous = build(old_props, old);
     if let (Some(members), Some(before)) = (
         template.get_mut("resources").and_then(Value::as_object_mut),
         previous.get("resources").and_then(Value::as_object),
@@ -175,21 +176,39 @@ fn mixed_template(
     template
 }
 
-async fn converge_group(
+/// Builds a group's nested template: its members `names`, each defined by the group's
+/// properties.
+pub type MemberTemplate<'a> = dyn Fn(&Map<String, Value>, &[String]) -> Value + Send + Sync + 'a;
+
+/// What a group's nested stack is to hold, for [`converge_members`].
+pub struct Membership<'a> {
+    /// The member names, in order.
+    pub names: &'a [String],
+    /// Whether the members' definition changed (a `rolling_update` then moves the members
+    /// that stay to it a batch at a time).
+    pub redefined: bool,
+    /// The nested template of some members.
+    pub template: &'a MemberTemplate<'a>,
+}
+
+/// Brings a group's nested stack to `membership`: one nested-stack action, or a sequence of
+/// them under the resource's `update_policy` (`batch_create` when `creating`, else
+/// `rolling_update`), pausing `pause_time` between steps. Returns the final nested state.
+pub async fn converge_members(
     ctx: &ResourceContext<'_>,
     current: Option<&ResourceRow>,
     props: &Map<String, Value>,
     creating: bool,
-) -> Result<ResourceOutcome, ResourceError> {
-    let previous = current
-        .map(|r| strings(r.data.get(REMOVED_KEY)))
-        .unwrap_or_default();
+    membership: Membership<'_>,
+) -> Result<nested::NestedState, ResourceError> {
+    let Membership {
+        names,
+        redefined,
+        template: build,
+    } = membership;
     let members = current
         .and_then(|r| group_members::recorded(&r.data))
         .unwrap_or_default();
-    let removed = removed_names(props, &previous, &members);
-    let count = props.get("count").and_then(Value::as_u64).unwrap_or(1) as usize;
-    let names = member_names(count, &removed);
     let owner = nested::owner(ctx).await?;
     let environment = child_environment(&owner.environment, Some(ctx.name), None);
     let files = owner.files.clone();
@@ -207,14 +226,11 @@ async fn converge_group(
     let old_props = current
         .and_then(|r| r.properties.as_object())
         .unwrap_or(&empty);
-    let redefined = ["resource_def", "index_var"]
-        .iter()
-        .any(|k| old_props.get(*k) != props.get(*k));
     if creating {
         if let Some(b) = batching(&ctx.update_policy, "batch_create") {
             let mut end = b.size;
             while end < names.len() {
-                steps.push(nested_template(props, &names[..end]));
+                steps.push(build(props, &names[..end]));
                 end += b.size;
             }
         }
@@ -238,11 +254,11 @@ async fn converge_group(
                 .filter(|n| !done.contains(n))
                 .cloned()
                 .collect();
-            steps.push(mixed_template(props, done, old_props, &waiting));
+            steps.push(mixed_template(build, props, done, old_props, &waiting));
             end += b.size;
         }
     }
-    steps.push(nested_template(props, &names));
+    steps.push(build(props, names));
     let pause = batching(
         &ctx.update_policy,
         if creating {
@@ -271,11 +287,37 @@ async fn converge_group(
             super::sleep_secs(pause).await;
         }
     }
-    let Some(state) = state else {
-        return Err(ResourceError::Failed(
-            "the group has no nested stack".into(),
-        ));
+    state.ok_or_else(|| ResourceError::Failed("the group has no nested stack".into()))
+}
+
+async fn converge_group(
+    ctx: &ResourceContext<'_>,
+    current: Option<&ResourceRow>,
+    props: &Map<String, Value>,
+    creating: bool,
+) -> Result<ResourceOutcome, ResourceError> {
+    let previous = current
+        .map(|r| strings(r.data.get(REMOVED_KEY)))
+        .unwrap_or_default();
+    let members = current
+        .and_then(|r| group_members::recorded(&r.data))
+        .unwrap_or_default();
+    let removed = removed_names(props, &previous, &members);
+    let count = props.get("count").and_then(Value::as_u64).unwrap_or(1) as usize;
+    let names = member_names(count, &removed);
+    let empty = Map::new();
+    let old_props = current
+        .and_then(|r| r.properties.as_object())
+        .unwrap_or(&empty);
+    let redefined = ["resource_def", "index_var"]
+        .iter()
+        .any(|k| old_props.get(*k) != props.get(*k));
+    let membership = Membership {
+        names: &names,
+        redefined,
+        template: &nested_template,
     };
+    let state = converge_members(ctx, current, props, creating, membership).await?;
     let members = group_members::from_rows(&state.rows);
     let mut data = Map::new();
     data.insert(MEMBERS_KEY.into(), json!(members));
@@ -401,6 +443,7 @@ mod tests {
         let old =
             json!({"resource_def": {"type": "OS::Heat::Value", "properties": {"value": "old"}}});
         let t = mixed_template(
+            &nested_template,
             new.as_object().unwrap(),
             &["0".into()],
             old.as_object().unwrap(),

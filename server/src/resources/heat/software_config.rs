@@ -113,6 +113,115 @@ pub fn normalise_outputs(list: Option<&Value>) -> Value {
     )
 }
 
+/// What a config resource stores: Heat's `create_software_config` arguments.
+pub struct NewConfig {
+    /// `group`.
+    pub group: String,
+    /// `config`: a string, or a map for structured configs.
+    pub config: Value,
+    /// Declared inputs as given (normalised when stored).
+    pub inputs: Option<Value>,
+    /// Declared outputs as given (normalised when stored).
+    pub outputs: Option<Value>,
+    /// `options`.
+    pub options: Value,
+}
+
+impl NewConfig {
+    /// The config `config` with the `group`, `inputs`, `outputs` and `options` properties.
+    pub fn from_properties(props: &Map<String, Value>, config: Value) -> Self {
+        NewConfig {
+            group: props
+                .get("group")
+                .and_then(Value::as_str)
+                .unwrap_or(UNGROUPED)
+                .to_string(),
+            config,
+            inputs: props.get("inputs").cloned(),
+            outputs: props.get("outputs").cloned(),
+            options: props.get("options").cloned().unwrap_or(json!({})),
+        }
+    }
+
+    /// A config with nothing but `group` and `config` (CloudConfig, MultipartMime).
+    pub fn plain(group: &str, config: Value) -> Self {
+        NewConfig {
+            group: group.to_string(),
+            config,
+            inputs: None,
+            outputs: None,
+            options: json!({}),
+        }
+    }
+}
+
+/// The group of a config that names none.
+pub const UNGROUPED: &str = "Heat::Ungrouped";
+
+/// Stores `new` as this resource's config (named by its physical name) and returns the
+/// outcome every config type shares: the config id, attribute `config`. An interrupted
+/// create that stored it already returns that one instead (the id is recorded first).
+pub async fn store_config(
+    ctx: &ResourceContext<'_>,
+    new: NewConfig,
+) -> Result<ResourceOutcome, ResourceError> {
+    if let Some(id) = ctx.resumed_physical_id()
+        && let Some(existing) = ctx.services.store.config(id).await?
+    {
+        return Ok(config_outcome(existing.id, existing.config));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    ctx.set_physical_id(&id).await?;
+    let row = ConfigRow {
+        id,
+        project: ctx.stack.project.clone(),
+        name: ctx.physical_name(),
+        group: new.group,
+        config: new.config,
+        inputs: normalise_inputs(new.inputs.as_ref()),
+        outputs: normalise_outputs(new.outputs.as_ref()),
+        options: new.options,
+        created_at: now_timestamp(),
+    };
+    ctx.services.store.insert_config(&row).await?;
+    Ok(config_outcome(row.id, row.config))
+}
+
+fn config_outcome(id: String, config: Value) -> ResourceOutcome {
+    let mut attributes = Map::new();
+    attributes.insert("config".into(), config);
+    ResourceOutcome {
+        physical_id: id,
+        attributes,
+        ..Default::default()
+    }
+}
+
+/// Deletes a config resource's stored config (every config type's delete).
+pub async fn delete_config(
+    ctx: &ResourceContext<'_>,
+    current: &ResourceRow,
+) -> Result<(), ResourceError> {
+    if !current.physical_id.is_empty() {
+        ctx.services
+            .store
+            .delete_config(&current.physical_id)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Checks a config type's `inputs` and `outputs` properties.
+pub fn validate_io_properties(props: &Map<String, Value>, path: &str) -> Result<(), TemplateError> {
+    if let Some(inputs) = props.get("inputs") {
+        validate_io(inputs, &join(path, "inputs"), false)?;
+    }
+    if let Some(outputs) = props.get("outputs") {
+        validate_io(outputs, &join(path, "outputs"), true)?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl ResourceType for SoftwareConfig {
     fn type_name(&self) -> &'static str {
@@ -125,13 +234,7 @@ impl ResourceType for SoftwareConfig {
         &["config"]
     }
     fn validate(&self, props: &Map<String, Value>, path: &str) -> Result<(), TemplateError> {
-        if let Some(inputs) = props.get("inputs") {
-            validate_io(inputs, &join(path, "inputs"), false)?;
-        }
-        if let Some(outputs) = props.get("outputs") {
-            validate_io(outputs, &join(path, "outputs"), true)?;
-        }
-        Ok(())
+        validate_io_properties(props, path)
     }
     async fn create(
         &self,
@@ -140,55 +243,14 @@ impl ResourceType for SoftwareConfig {
     ) -> Result<ResourceOutcome, ResourceError> {
         self.validate(props, &format!("resources.{}.properties", ctx.name))
             .map_err(|e| ResourceError::Failed(e.to_string()))?;
-        // An interrupted create may have stored the config already: use it.
-        if let Some(id) = ctx.resumed_physical_id()
-            && let Some(existing) = ctx.services.store.config(id).await?
-        {
-            let mut attributes = Map::new();
-            attributes.insert("config".into(), existing.config.clone());
-            return Ok(ResourceOutcome {
-                physical_id: existing.id,
-                attributes,
-                ..Default::default()
-            });
-        }
-        let id = uuid::Uuid::new_v4().to_string();
-        ctx.set_physical_id(&id).await?;
-        let row = ConfigRow {
-            id,
-            project: ctx.stack.project.clone(),
-            name: ctx.physical_name(),
-            group: props
-                .get("group")
-                .and_then(Value::as_str)
-                .unwrap_or("Heat::Ungrouped")
-                .to_string(),
-            config: props.get("config").cloned().unwrap_or(json!("")),
-            inputs: normalise_inputs(props.get("inputs")),
-            outputs: normalise_outputs(props.get("outputs")),
-            options: props.get("options").cloned().unwrap_or(json!({})),
-            created_at: now_timestamp(),
-        };
-        ctx.services.store.insert_config(&row).await?;
-        let mut attributes = Map::new();
-        attributes.insert("config".into(), row.config.clone());
-        Ok(ResourceOutcome {
-            physical_id: row.id,
-            attributes,
-            ..Default::default()
-        })
+        let config = props.get("config").cloned().unwrap_or(json!(""));
+        store_config(ctx, NewConfig::from_properties(props, config)).await
     }
     async fn delete(
         &self,
         ctx: &ResourceContext<'_>,
         current: &ResourceRow,
     ) -> Result<(), ResourceError> {
-        if !current.physical_id.is_empty() {
-            ctx.services
-                .store
-                .delete_config(&current.physical_id)
-                .await?;
-        }
-        Ok(())
+        delete_config(ctx, current).await
     }
 }

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 use updraft_hooks::deployment::python_str;
 
+use super::deployment_rules;
 use crate::auth::stack_users;
 use crate::engine::server_metadata;
 use crate::engine::services::Services;
@@ -420,6 +421,16 @@ impl SoftwareDeployment {
             .map(str::to_string)
             .or_else(|| source.as_ref().map(|s| s.name.clone()))
             .unwrap_or(physical_name);
+        let inputs = derived_inputs(
+            source.as_ref().map_or(&Value::Null, |s| &s.inputs),
+            input_values,
+            &info,
+        );
+        let config = deployment_rules::derive_config(
+            props,
+            source.as_ref().map_or(json!({}), |s| s.config.clone()),
+            &inputs,
+        )?;
         let derived = ConfigRow {
             id: uuid::Uuid::new_v4().to_string(),
             project: ctx.stack.project.clone(),
@@ -427,12 +438,8 @@ impl SoftwareDeployment {
             group: source
                 .as_ref()
                 .map_or("Heat::Ungrouped".into(), |s| s.group.clone()),
-            config: source.as_ref().map_or(json!({}), |s| s.config.clone()),
-            inputs: Value::Array(derived_inputs(
-                source.as_ref().map_or(&Value::Null, |s| &s.inputs),
-                input_values,
-                &info,
-            )),
+            config,
+            inputs: Value::Array(inputs),
             outputs: source.as_ref().map_or(json!([]), |s| s.outputs.clone()),
             options: source.as_ref().map_or(json!({}), |s| s.options.clone()),
             created_at: now_timestamp(),
@@ -529,13 +536,6 @@ fn signal_transport<'a>(ctx: &'a ResourceContext<'_>, props: &'a Map<String, Val
         .unwrap_or(&ctx.services.transports.deployment_signal)
 }
 
-fn wants(props: &Map<String, Value>, action: &str) -> bool {
-    props
-        .get("actions")
-        .and_then(Value::as_array)
-        .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(action)))
-}
-
 #[async_trait]
 impl ResourceType for SoftwareDeployment {
     fn type_name(&self) -> &'static str {
@@ -561,6 +561,14 @@ impl ResourceType for SoftwareDeployment {
             _ => Ok(()),
         }
     }
+    async fn replaces_on_update(
+        &self,
+        services: &Services,
+        current: &ResourceRow,
+        new: &Map<String, Value>,
+    ) -> Result<bool, ResourceError> {
+        deployment_rules::replace_on_change(&services.store, current, new).await
+    }
     async fn create(
         &self,
         ctx: &ResourceContext<'_>,
@@ -580,7 +588,8 @@ impl ResourceType for SoftwareDeployment {
             .as_ref()
             .map(|r| r.data.clone())
             .unwrap_or_default();
-        let attributes = if wants(props, "CREATE") {
+        let acts = deployment_rules::acts_on(&ctx.services.store, props, "CREATE").await?;
+        let attributes = if acts {
             self.deploy(ctx, &deployment_id, "CREATE", props, &mut data)
                 .await?
         } else {
@@ -600,7 +609,8 @@ impl ResourceType for SoftwareDeployment {
         props: &Map<String, Value>,
     ) -> Result<ResourceOutcome, ResourceError> {
         let mut data = current.data.clone();
-        let attributes = if wants(props, "UPDATE") {
+        let acts = deployment_rules::acts_on(&ctx.services.store, props, "UPDATE").await?;
+        let attributes = if acts {
             self.deploy(ctx, &current.physical_id, "UPDATE", props, &mut data)
                 .await?
         } else {
@@ -630,7 +640,10 @@ impl ResourceType for SoftwareDeployment {
             .unwrap_or_default()
             .to_string();
         let server_alive = store.metadata(&server_id).await?.is_some();
-        if wants(&props, "DELETE") && server_alive && store.deployment(id).await?.is_some() {
+        if server_alive
+            && store.deployment(id).await?.is_some()
+            && deployment_rules::acts_on(store, &props, "DELETE").await?
+        {
             let mut data = current.data.clone();
             self.deploy(ctx, id, "DELETE", &props, &mut data).await?;
         }

@@ -178,14 +178,19 @@ fn invalid(name: &str, path: &str) -> TemplateError {
 
 /// Single-key maps that look like a function call but name none we know: reported rather
 /// than silently treated as data, because they are almost always typos (`get_atr`).
+/// `get_input` is data by design: the references a StructuredDeployment substitutes.
 fn unknown_call(value: &Value) -> Option<&str> {
     let map = value.as_object()?;
     if map.len() != 1 {
         return None;
     }
     let key = map.keys().next()?;
-    (key.starts_with("get_") || key.starts_with("Fn::")).then_some(key.as_str())
+    let looks_like_call = key.starts_with("get_") || key.starts_with("Fn::");
+    (looks_like_call && key != STRUCTURED_INPUT_KEY).then_some(key.as_str())
 }
+
+/// StructuredDeployment's default `input_key`.
+const STRUCTURED_INPUT_KEY: &str = "get_input";
 
 /// Resolves every call in `value` (a property, metadata or output value).
 pub fn resolve(
