@@ -127,3 +127,89 @@ async fn cfn_signal_deployments_complete_through_the_presigned_url() {
     assert_eq!(curl_post(&url, "{}"), "403");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_cancelled_update_cancels_the_deployment_and_a_late_signal_changes_nothing() {
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let stack = api
+        .create_stack("cancelled", &template(), json!({"name": "first"}))
+        .await
+        .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let agent = api
+        .start_agent(&stack, "server", state.path(), &[])
+        .await
+        .unwrap();
+    let created = api.wait_stack(&stack, T).await.unwrap();
+    assert_eq!(created["stack_status"], "CREATE_COMPLETE", "{created}");
+    // No agent from here on: the UPDATE deployment waits for a signal that comes late.
+    agent.kill().await;
+    let (status, _) = api
+        .call(
+            reqwest::Method::PATCH,
+            &stack,
+            Some(json!({"parameters": {"name": "second"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, reqwest::StatusCode::ACCEPTED);
+    api.wait_resource(&stack, "deployment", "UPDATE_IN_PROGRESS", T)
+        .await
+        .unwrap();
+    let url = loop {
+        if deploy_input(&api, &stack, "deploy_action").await == "UPDATE" {
+            break deploy_input(&api, &stack, "deploy_signal_id").await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let (status, _) = api
+        .call(
+            reqwest::Method::POST,
+            &format!("{stack}/actions"),
+            Some(json!({"cancel_without_rollback": null})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, reqwest::StatusCode::OK);
+    let body = api.wait_stack(&stack, T).await.unwrap();
+    assert_eq!(body["stack_status"], "UPDATE_FAILED", "{body}");
+    assert_eq!(
+        curl_post(
+            url.as_str().unwrap(),
+            "{\"deploy_status_code\": 0, \"greeting\": \"too late\"}"
+        ),
+        "200"
+    );
+    let (_, events) = api
+        .get(&format!("{stack}/resources/deployment/events"))
+        .await
+        .unwrap();
+    let reasons: Vec<String> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            e["resource_status_reason"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        reasons.iter().filter(|r| r.contains("succeeded")).count(),
+        1,
+        "only the CREATE signal was applied, none after the cancel: {reasons:?}"
+    );
+    let (_, res) = api
+        .get(&format!("{stack}/resources/deployment"))
+        .await
+        .unwrap();
+    assert_eq!(res["resource"]["resource_status"], "UPDATE_FAILED");
+    let (_, body) = api.get(&stack).await.unwrap();
+    assert_eq!(
+        Api::output(&body["stack"], "greeting"),
+        json!("Hello, first!")
+    );
+    server.stop().await;
+}

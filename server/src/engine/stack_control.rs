@@ -124,7 +124,9 @@ pub(crate) async fn rollback(services: &Arc<Services>, stack: &StackRow) -> Resu
 }
 
 /// Marks every resource still in progress in the tree FAILED with `reason`, and nested
-/// stacks in progress too (after their work was stopped).
+/// stacks in progress too (after their work was stopped). A deployment such a resource was
+/// waiting for becomes FAILED `Deployment cancelled.`, as in Heat, so a late signal for it
+/// changes nothing.
 pub(crate) async fn fail_in_progress(
     services: &Services,
     stack: &StackRow,
@@ -133,6 +135,9 @@ pub(crate) async fn fail_in_progress(
     let store = &services.store;
     for row in store.stack_resources(&stack.id).await? {
         if row.status == "IN_PROGRESS" {
+            if !row.physical_id.is_empty() && store.cancel_deployment(&row.physical_id).await? {
+                services.notifier.deployment_signalled(&row.physical_id);
+            }
             events::resource_state(
                 services,
                 &stack.id,

@@ -188,6 +188,19 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Heat's cancel: a deployment still waiting for its signal becomes FAILED
+    /// `Deployment cancelled.` (its outputs kept). Returns whether one was waiting.
+    pub async fn cancel_deployment(&self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE software_deployments SET status = 'FAILED', status_reason = 'Deployment cancelled.', updated_at = $1 WHERE id = $2 AND status = 'IN_PROGRESS'",
+        )
+        .bind(now_timestamp())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Deletes a deployment.
     pub async fn delete_deployment(&self, id: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM software_deployments WHERE id = $1")
