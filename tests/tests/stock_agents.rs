@@ -9,7 +9,8 @@
 //! transports the server does not serve yet are `#[ignore]`d: they fail today at the
 //! stack create, which the server refuses with "… is not supported by this Updraft server
 //! yet". The WaitCondition paths (a handle's `curl_cli`, the stock `cfn-signal`) are
-//! covered by `wait_conditions.rs`.
+//! covered by `wait_conditions.rs`. The last test drives os-collect-config's request
+//! collector poll by poll through changes made within one second.
 //!
 //! How the guest is laid out: `updraft_e2e::stock_agents`.
 
@@ -210,4 +211,130 @@ async fn poll_server_heat_with_cfn_signal() {
 #[ignore = "needs POLL_SERVER_CFN/HEAT / HEAT_SIGNAL on the server"]
 async fn poll_server_heat_with_heat_signal() {
     cell("POLL_SERVER_HEAT", "HEAT_SIGNAL").await;
+}
+
+/// os-collect-config's request collector, driven one poll per line of stdin as its main
+/// loop calls it (HEAD, then GET only when `Last-Modified` is absent or newer than the
+/// last one it fetched); prints the fetched deployment's input `v`, or `null` when the
+/// collector found nothing new.
+const POLLER: &str = r#"
+import json, sys
+from oslo_config import cfg
+from os_collect_config import collect, exc, request
+collect.setup_conf()
+cfg.CONF(args=["--config-file", sys.argv[2], "--request-metadata-url", sys.argv[1]], prog="os-collect-config")
+collector = request.Collector()
+for _ in sys.stdin:
+    try:
+        document = dict(collector.collect())["request"]
+        inputs = document["deployments"][0]["inputs"]
+        print(json.dumps([i["value"] for i in inputs if i["name"] == "v"][0]), flush=True)
+    except exc.SourceNotAvailable:
+        print("null", flush=True)
+"#;
+
+const CHANGING: &str = r##"
+heat_template_version: 2018-08-31
+parameters:
+  v:
+    type: string
+resources:
+  server:
+    type: OS::Heat::DeployedServer
+  config:
+    type: OS::Heat::SoftwareConfig
+    properties:
+      group: script
+      config: "#!/bin/sh\n"
+  deployment:
+    type: OS::Heat::SoftwareDeployment
+    properties:
+      config: {get_resource: config}
+      server: {get_resource: server}
+      signal_transport: NO_SIGNAL
+      input_values:
+        v: {get_param: v}
+"##;
+
+struct Poller {
+    input: tokio::process::ChildStdin,
+    output: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    seen: Vec<Value>,
+    _child: tokio::process::Child,
+}
+
+impl Poller {
+    /// One poll; what it fetched (`null`: nothing new).
+    async fn poll(&mut self) -> Value {
+        use tokio::io::AsyncWriteExt;
+        self.input.write_all(b"poll\n").await.unwrap();
+        let line = self
+            .output
+            .next_line()
+            .await
+            .unwrap()
+            .expect("the poller exited");
+        let v: Value = serde_json::from_str(&line).unwrap();
+        self.seen.push(v.clone());
+        v
+    }
+}
+
+#[tokio::test]
+async fn the_stock_request_collector_fetches_changes_made_within_one_second() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let Some(agents) = StockAgents::find("request collector") else {
+        return;
+    };
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let stack = api
+        .create_stack("changing", CHANGING, json!({"v": "0"}))
+        .await
+        .unwrap();
+    let created = api.wait_stack(&stack, T).await.unwrap();
+    assert_eq!(created["stack_status"], "CREATE_COMPLETE", "{created}");
+    let url = api.metadata_url(&stack, "server").await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("os-collect-config.conf");
+    std::fs::write(&conf, "[DEFAULT]\n").unwrap();
+    let mut poller = tokio::process::Command::new(agents.venv_bin.join("python3"))
+        .args(["-c", POLLER, &url])
+        .arg(&conf)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut poller = Poller {
+        input: poller.stdin.take().unwrap(),
+        output: BufReader::new(poller.stdout.take().unwrap()).lines(),
+        seen: Vec::new(),
+        _child: poller,
+    };
+    assert_eq!(poller.poll().await, "0");
+    // Changes in quick succession, each polled for once it is published: every one must
+    // be fetched, also one made in the same second as the one fetched before it.
+    for v in ["1", "2", "3", "4", "5"] {
+        let (status, body) = api
+            .call(
+                reqwest::Method::PATCH,
+                &stack,
+                Some(json!({"parameters": {"v": v}})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status.as_u16(), 202, "{body}");
+        let updated = api.wait_stack(&stack, T).await.unwrap();
+        assert_eq!(updated["stack_status"], "UPDATE_COMPLETE", "{updated}");
+        assert_eq!(poller.poll().await, v, "fetched so far: {:?}", poller.seen);
+    }
+    // Once the last change has settled, Last-Modified is given, and an unchanged document
+    // is fetched once more (the last fetch had no date) and then no longer.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(poller.poll().await, "5");
+    assert_eq!(poller.poll().await, Value::Null, "{:?}", poller.seen);
+    server.stop().await;
 }
