@@ -311,6 +311,38 @@ impl Guest {
         }
     }
 
+    /// What 55-heat-config ran on this guest: for each `deployed/<id>.json`, its
+    /// `deploy_action` input and the signal it sent (`<id>.notify.json`, `null` if none),
+    /// sorted by action and signal.
+    pub fn deployed(&self) -> anyhow::Result<Vec<(String, Value)>> {
+        let dir = self.path("var/lib/heat-config/deployed");
+        let mut runs = Vec::new();
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("{}", dir.display()))? {
+            let path = entry?.path();
+            let name = path.to_string_lossy().into_owned();
+            let Some(stem) = name
+                .strip_suffix(".json")
+                .filter(|s| !s.ends_with(".notify"))
+            else {
+                continue;
+            };
+            let config: Value = serde_json::from_slice(&std::fs::read(&path)?)?;
+            let action = config["inputs"]
+                .as_array()
+                .and_then(|i| i.iter().find(|i| i["name"] == "deploy_action"))
+                .and_then(|i| i["value"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            let signal = std::fs::read(format!("{stem}.notify.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or(Value::Null);
+            runs.push((action, signal));
+        }
+        runs.sort_by_key(|(action, signal)| (action.clone(), signal.to_string()));
+        Ok(runs)
+    }
+
     /// What every step printed, then the guest's rendered config, deployments list and
     /// the signals 55-heat-config sent (`deployed/<id>.notify.json`).
     pub fn report(&self) -> String {

@@ -3,7 +3,8 @@
 //! as `.ci/run` installs them from PyPI, configure a `OS::Heat::DeployedServer` through
 //! each metadata transport and signal back through each signal transport. The script is
 //! the one the stock chain ran against real Heat (shared/reference/heat-wire-captures.md);
-//! the stack must complete with its output and stdout, and an update must run it again.
+//! the stack must complete with its output and stdout, and an update and the delete (the
+//! deployment's actions include DELETE) must run it again.
 //!
 //! One test per cell (software_config_transport × signal_transport). The cells whose
 //! transports the server does not serve yet are `#[ignore]`d: they fail today at the
@@ -54,6 +55,7 @@ resources:
       config: {{get_resource: config}}
       server: {{get_resource: server}}
       signal_transport: {signal_transport}
+      actions: [CREATE, UPDATE, DELETE]
       input_values:
         foo: {{get_param: foo}}
 outputs:
@@ -158,6 +160,38 @@ async fn cell(config_transport: &str, signal_transport: &str) {
         guest.report()
     );
     assert_deployed(&updated, "UPDATE", "two", &guest);
+
+    // With DELETE among its actions, deleting the stack runs the script once more.
+    let (status, body) = api
+        .call(reqwest::Method::DELETE, &stack, None)
+        .await
+        .unwrap();
+    assert_eq!(status.as_u16(), 204, "{body}");
+    let deleted = guest.run_until_settled(&api, &stack, T).await.unwrap();
+    assert_eq!(
+        deleted["stack_status"],
+        "DELETE_COMPLETE",
+        "{deleted}\n{}",
+        guest.report()
+    );
+    let signal = |action: &str, input: &str| {
+        json!({
+            "result": format!("result-of-{input}"),
+            "deploy_stdout": format!("deploying deployment (action {action}) foo={input}\n"),
+            "deploy_stderr": "",
+            "deploy_status_code": 0,
+        })
+    };
+    assert_eq!(
+        guest.deployed().unwrap(),
+        [
+            ("CREATE".to_string(), signal("CREATE", "one")),
+            ("DELETE".to_string(), signal("DELETE", "two")),
+            ("UPDATE".to_string(), signal("UPDATE", "two")),
+        ],
+        "{}",
+        guest.report()
+    );
     server.stop().await;
 }
 
