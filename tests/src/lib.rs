@@ -4,6 +4,8 @@
 //! The binaries must be built first (`cargo build --workspace --bins`, part of the README
 //! test command); they are found next to the test executable's directory.
 
+pub mod stock_agents;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};

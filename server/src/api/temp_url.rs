@@ -1,7 +1,7 @@
-//! Capability URLs: metadata for POLL_TEMP_URL servers (GET/HEAD, ETag, Last-Modified,
-//! long-poll with `If-None-Match` + `Prefer: wait=N`) and signals for TEMP_URL_SIGNAL
-//! deployments (PUT) and alarms for resources such as scaling policies (POST). A wrong or
-//! missing signature is a 403 and changes nothing.
+//! Capability URLs: metadata for POLL_TEMP_URL servers (GET/HEAD, ETag, Last-Modified once
+//! a change has settled, long-poll with `If-None-Match` + `Prefer: wait=N`) and signals for
+//! TEMP_URL_SIGNAL deployments (PUT) and alarms for resources such as scaling policies
+//! (POST). A wrong or missing signature is a 403 and changes nothing.
 
 use std::time::Duration;
 
@@ -66,7 +66,7 @@ fn document_response(row: &MetadataRow, long_poll: bool) -> Response {
     if let Ok(v) = HeaderValue::from_str(&etag(row)) {
         h.insert(header::ETAG, v);
     }
-    if let Some(v) = last_modified(row) {
+    if let Some(v) = last_modified(row, std::time::SystemTime::now()) {
         h.insert(header::LAST_MODIFIED, v);
     }
     if long_poll {
@@ -75,10 +75,22 @@ fn document_response(row: &MetadataRow, long_poll: bool) -> Response {
     response
 }
 
-fn last_modified(row: &MetadataRow) -> Option<HeaderValue> {
+/// How long after the second a document changed in it is served without `Last-Modified`.
+///
+/// The stock request collector HEADs first and fetches only when `Last-Modified` is newer
+/// than the one it last fetched. The header has whole seconds, so a change made in the
+/// second the client already saw would never be fetched. Until that second is over (and
+/// one more, for another node's clock) no date is given, and a client always fetches.
+const LAST_MODIFIED_SETTLE: Duration = Duration::from_secs(2);
+
+fn last_modified(row: &MetadataRow, now: std::time::SystemTime) -> Option<HeaderValue> {
     let t = chrono::DateTime::parse_from_rfc3339(&row.updated_at).ok()?;
-    let system: std::time::SystemTime = t.with_timezone(&chrono::Utc).into();
-    HeaderValue::from_str(&httpdate::fmt_http_date(system)).ok()
+    // Stored timestamps have whole seconds; the header names that second.
+    let second: std::time::SystemTime = t.with_timezone(&chrono::Utc).into();
+    if now < second + LAST_MODIFIED_SETTLE {
+        return None;
+    }
+    HeaderValue::from_str(&httpdate::fmt_http_date(second)).ok()
 }
 
 /// `GET|HEAD /temp_url/v1/metadata/{server_id}?temp_url_sig=…`.
@@ -206,4 +218,48 @@ pub async fn alarm(
         .signal_resource(&stack, &row.name, Value::Object(body))
         .await?;
     Ok(axum::Json(Value::Null))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(updated_at: &str) -> MetadataRow {
+        MetadataRow {
+            server_id: "s".into(),
+            project: "p".into(),
+            document: Value::Null,
+            version: 1,
+            updated_at: updated_at.into(),
+        }
+    }
+
+    fn at(rfc3339: &str) -> std::time::SystemTime {
+        chrono::DateTime::parse_from_rfc3339(rfc3339)
+            .expect("test time")
+            .with_timezone(&chrono::Utc)
+            .into()
+    }
+
+    #[test]
+    fn last_modified_waits_until_its_second_cannot_change_again() {
+        let changed = row("2026-12-02T07:08:10Z");
+        // The same second and the next: another change could still carry this date.
+        assert_eq!(
+            last_modified(&changed, at("2026-12-02T07:08:10.900Z")),
+            None
+        );
+        assert_eq!(
+            last_modified(&changed, at("2026-12-02T07:08:11.999Z")),
+            None
+        );
+        assert_eq!(
+            last_modified(&changed, at("2026-12-02T07:08:12Z")),
+            Some(HeaderValue::from_static("Wed, 02 Dec 2026 07:08:10 GMT"))
+        );
+        assert_eq!(
+            last_modified(&row("not a time"), at("2026-12-02T08:00:00Z")),
+            None
+        );
+    }
 }
