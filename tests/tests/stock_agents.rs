@@ -6,10 +6,10 @@
 //! the stack must complete with its output and stdout, and an update and the delete (the
 //! deployment's actions include DELETE) must run it again.
 //!
-//! One test per cell (software_config_transport × signal_transport). The cells whose
-//! transports the server does not serve yet are `#[ignore]`d: they fail today at the
-//! stack create, which the server refuses with "… is not supported by this Updraft server
-//! yet". The WaitCondition paths (a handle's `curl_cli`, the stock `cfn-signal`) are
+//! One test per cell (software_config_transport × signal_transport): POLL_TEMP_URL,
+//! POLL_SERVER_CFN (the stock `cfn` collector's signed DescribeStackResource) and
+//! POLL_SERVER_HEAT (the stock `heat` collector through keystoneclient and heatclient at
+//! our `/v3`) × TEMP_URL_SIGNAL, CFN_SIGNAL and HEAT_SIGNAL. The WaitCondition paths (a handle's `curl_cli`, the stock `cfn-signal`) are
 //! covered by `wait_conditions.rs`. The last test drives os-collect-config's request
 //! collector poll by poll through changes made within one second.
 //!
@@ -206,43 +206,36 @@ async fn poll_temp_url_with_cfn_signal() {
 }
 
 #[tokio::test]
-#[ignore = "needs POLL_SERVER_CFN/HEAT / HEAT_SIGNAL on the server"]
 async fn poll_temp_url_with_heat_signal() {
     cell("POLL_TEMP_URL", "HEAT_SIGNAL").await;
 }
 
 #[tokio::test]
-#[ignore = "needs POLL_SERVER_CFN/HEAT / HEAT_SIGNAL on the server"]
 async fn poll_server_cfn_with_temp_url_signal() {
     cell("POLL_SERVER_CFN", "TEMP_URL_SIGNAL").await;
 }
 
 #[tokio::test]
-#[ignore = "needs POLL_SERVER_CFN/HEAT / HEAT_SIGNAL on the server"]
 async fn poll_server_cfn_with_cfn_signal() {
     cell("POLL_SERVER_CFN", "CFN_SIGNAL").await;
 }
 
 #[tokio::test]
-#[ignore = "needs POLL_SERVER_CFN/HEAT / HEAT_SIGNAL on the server"]
 async fn poll_server_cfn_with_heat_signal() {
     cell("POLL_SERVER_CFN", "HEAT_SIGNAL").await;
 }
 
 #[tokio::test]
-#[ignore = "needs POLL_SERVER_CFN/HEAT / HEAT_SIGNAL on the server"]
 async fn poll_server_heat_with_temp_url_signal() {
     cell("POLL_SERVER_HEAT", "TEMP_URL_SIGNAL").await;
 }
 
 #[tokio::test]
-#[ignore = "needs POLL_SERVER_CFN/HEAT / HEAT_SIGNAL on the server"]
 async fn poll_server_heat_with_cfn_signal() {
     cell("POLL_SERVER_HEAT", "CFN_SIGNAL").await;
 }
 
 #[tokio::test]
-#[ignore = "needs POLL_SERVER_CFN/HEAT / HEAT_SIGNAL on the server"]
 async fn poll_server_heat_with_heat_signal() {
     cell("POLL_SERVER_HEAT", "HEAT_SIGNAL").await;
 }
