@@ -22,6 +22,11 @@ fn template(server_transport: &str, signal_transport: &str) -> String {
     format!(
         r##"
 heat_template_version: 2018-08-31
+parameters:
+  db_password:
+    type: string
+    hidden: true
+    default: hidden-8f3a1c-value
 resources:
   server:
     type: OS::Heat::DeployedServer
@@ -43,6 +48,7 @@ resources:
       config: {{get_resource: config}}
       server: {{get_resource: server}}
       signal_transport: {signal_transport}
+      input_values: {{db_password: {{get_param: db_password}}}}
 outputs:
   result: {{value: {{get_attr: [deployment, result]}}}}
   occ: {{value: {{get_attr: [server, os_collect_config]}}}}
@@ -463,7 +469,14 @@ async fn poll_server_heat_and_heat_signal_go_through_v3_and_stay_in_scope() {
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // The hidden parameter is shown masked, and never logged.
+    let (_, shown) = api.get(&neighbour).await.unwrap();
+    assert_eq!(shown["stack"]["parameters"]["db_password"], json!("******"));
     let log = server.log_text();
+    assert!(
+        !log.contains("hidden-8f3a1c-value"),
+        "a hidden parameter was logged"
+    );
     for secret in [
         heat["password"].as_str().unwrap(),
         input(&doc, "deploy_password").as_str().unwrap(),
