@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::ApiState;
-use super::cfn_signal::{decode, error, parse_params, xml};
-use crate::auth::cfn_urls::{self, CfnAuthError, stack_arn};
+use super::cfn_signal::{auth_error, decode, error, parse_params, xml};
+use crate::auth::cfn_urls::{self, stack_arn};
 use crate::store::{CredentialRow, StackRow};
 
 /// Escapes text for an XML element, as Heat's serialiser does (`>` becomes `&gt;`).
@@ -73,16 +73,7 @@ pub async fn query_api(
     .await
     {
         Ok(c) => c,
-        Err(e @ CfnAuthError::BadSignature) => {
-            return error(
-                StatusCode::FORBIDDEN,
-                "SignatureDoesNotMatch",
-                &e.to_string(),
-            );
-        }
-        Err(e @ CfnAuthError::Forbidden) => {
-            return error(StatusCode::FORBIDDEN, "AccessDenied", &e.to_string());
-        }
+        Err(e) => return auth_error(e),
     };
     describe_stack_resource(&state, &credential, &params, json_wanted).await
 }

@@ -32,6 +32,15 @@ pub(super) fn decode(text: &str) -> String {
         .into_owned()
 }
 
+/// The CFN API's answer to a refused signature or key.
+pub(super) fn auth_error(e: CfnAuthError) -> Response {
+    let code = match e {
+        CfnAuthError::BadSignature => "SignatureDoesNotMatch",
+        CfnAuthError::Forbidden => "AccessDenied",
+    };
+    error(StatusCode::FORBIDDEN, code, &e.to_string())
+}
+
 /// The decoded `key=value` pairs of a query string or form body, in order.
 pub(super) fn parse_params(query: &str) -> Vec<(String, String)> {
     query
@@ -70,16 +79,7 @@ async fn handle(
     .await
     {
         Ok(t) => t,
-        Err(e @ CfnAuthError::BadSignature) => {
-            return error(
-                StatusCode::FORBIDDEN,
-                "SignatureDoesNotMatch",
-                &e.to_string(),
-            );
-        }
-        Err(e @ CfnAuthError::Forbidden) => {
-            return error(StatusCode::FORBIDDEN, "AccessDenied", &e.to_string());
-        }
+        Err(e) => return auth_error(e),
     };
     // cfn-signal sends no Content-Type; the body is JSON (or empty).
     let details: Value = if body.is_empty() {

@@ -89,6 +89,32 @@ impl<'a> ResourceContext<'a> {
             .set_resource_physical_id(&self.stack.id, self.name, physical_id)
             .await
     }
+
+    /// This resource's stack user (the HEAT transports): made on first use and remembered
+    /// by id in `data`, persisted before it is handed out, so every action and a resumed
+    /// one give out the same user (its password is derived again, never stored).
+    pub async fn stack_user(
+        &self,
+        data: &mut Map<String, Value>,
+    ) -> Result<crate::auth::stack_users::StackUser, StoreError> {
+        use crate::auth::stack_users;
+        const USER_ID: &str = "heat_user_id";
+        let urls = &self.services.temp_urls;
+        if let Some(id) = data.get(USER_ID).and_then(Value::as_str) {
+            return Ok(stack_users::existing(urls, id));
+        }
+        let user = stack_users::issue(
+            &self.services.store,
+            urls,
+            &self.stack.project,
+            &self.stack.id,
+            self.name,
+        )
+        .await?;
+        data.insert(USER_ID.into(), Value::String(user.user_id.clone()));
+        self.set_data(data).await?;
+        Ok(user)
+    }
 }
 
 /// What a completed action leaves behind.

@@ -14,8 +14,8 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::auth::cfn_urls;
 use crate::auth::stack_users::REGION;
-use crate::auth::{cfn_urls, stack_users};
 use crate::resources::{ResourceContext, ResourceError};
 
 /// Transports Heat knows.
@@ -31,7 +31,6 @@ pub const TRANSPORTS: &[&str] = &[
 const COLLECTORS: &[&str] = &["cfn", "heat", "request", "zaqar"];
 
 const ACCESS_KEY: &str = "cfn_access_key";
-const USER_ID: &str = "heat_user_id";
 
 /// The collector name of `transport`.
 pub fn collector(transport: &str) -> &'static str {
@@ -83,22 +82,7 @@ pub async fn section(
             })
         }
         "POLL_SERVER_HEAT" => {
-            let user = match data.get(USER_ID).and_then(Value::as_str) {
-                Some(id) => stack_users::existing(&services.temp_urls, id),
-                None => {
-                    let user = stack_users::issue(
-                        &services.store,
-                        &services.temp_urls,
-                        &ctx.stack.project,
-                        &ctx.stack.id,
-                        ctx.name,
-                    )
-                    .await?;
-                    data.insert(USER_ID.into(), json!(user.user_id));
-                    ctx.set_data(data).await?;
-                    user
-                }
-            };
+            let user = ctx.stack_user(data).await?;
             json!({
                 "user_id": user.user_id,
                 "password": user.password,

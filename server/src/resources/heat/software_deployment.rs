@@ -92,22 +92,7 @@ async fn heat_signal_inputs(
     username: &str,
 ) -> Result<Vec<Value>, ResourceError> {
     let services = ctx.services;
-    let user = match data.get("heat_user_id").and_then(Value::as_str) {
-        Some(id) => stack_users::existing(&services.temp_urls, id),
-        None => {
-            let user = stack_users::issue(
-                &services.store,
-                &services.temp_urls,
-                &ctx.stack.project,
-                &ctx.stack.id,
-                ctx.name,
-            )
-            .await?;
-            data.insert("heat_user_id".into(), json!(user.user_id));
-            ctx.set_data(data).await?;
-            user
-        }
-    };
+    let user = ctx.stack_user(data).await?;
     Ok(vec![
         deploy_input(
             "deploy_auth_url",

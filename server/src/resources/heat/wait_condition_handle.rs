@@ -121,6 +121,7 @@ impl ResourceType for WaitConditionHandle {
         // A resumed create issues fresh credentials; those an interrupted attempt made go.
         store.revoke_credentials(&ctx.stack.id, ctx.name).await?;
         let physical_id = ctx.physical_name();
+        let mut data = Map::new();
         let endpoint = format!(
             "{}/v1/{}/stacks/{}/{}/resources/{}/signal",
             ctx.services.temp_urls.base(),
@@ -144,14 +145,8 @@ impl ResourceType for WaitConditionHandle {
                 Some(json!({"alarm_url": ctx.services.temp_urls.put_signal_url(&physical_id)}))
             }
             "HEAT_SIGNAL" => {
-                let user = crate::auth::stack_users::issue(
-                    store,
-                    &ctx.services.temp_urls,
-                    &ctx.stack.project,
-                    &ctx.stack.id,
-                    ctx.name,
-                )
-                .await?;
+                // Fresh on every (resumed) create: the old credentials were revoked above.
+                let user = ctx.stack_user(&mut data).await?;
                 Some(json!({
                     "auth_url": format!("{}/v3/", ctx.services.temp_urls.base()),
                     "username": physical_id,
@@ -173,6 +168,7 @@ impl ResourceType for WaitConditionHandle {
             return Ok(ResourceOutcome {
                 physical_id,
                 attributes,
+                data,
                 ..Default::default()
             });
         }
