@@ -12,7 +12,7 @@ use crate::daemon;
 #[derive(Debug, Clone, Subcommand)]
 pub enum AgentCommand {
     /// Poll the server's metadata, run new deployments through their hooks and signal results.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
 }
 
 /// Which collector to start with, named as os-collect-config's options (`[request]`,
@@ -121,7 +121,7 @@ pub struct RunArgs {
 /// Runs `cmd`; errors are printed to stderr as one line `updraft-agent: <reason>`.
 pub async fn execute(cmd: AgentCommand) -> ExitCode {
     let result = match cmd {
-        AgentCommand::Run(args) => match AgentConfig::from_args(args) {
+        AgentCommand::Run(args) => match AgentConfig::from_args(*args) {
             Ok(config) if config.one_time => daemon::run_once(config).await,
             Ok(config) => daemon::run(config).await,
             Err(err) => Err(err.into()),
