@@ -273,6 +273,18 @@ impl Agent {
                 if self.in_flight.contains(&d.id) {
                     return Ok(());
                 }
+                // A task may have settled it (marker written, then claim released) between
+                // the progress read and the in-flight check: read again now that no task
+                // holds it.
+                if self
+                    .state
+                    .progress(&d.id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    == Progress::Done
+                {
+                    return Ok(());
+                }
                 tracing::info!(id = %d.id, name = %d.name, "re-delivering pending signal");
                 self.state
                     .read_notify(&d.id)
