@@ -7,8 +7,9 @@
 //! TEMP_URL) and the input: the running agent must follow the new section (the old
 //! transport still serves the document that names the new one), save it in its state
 //! directory, and complete the UPDATE deployment. The stack delete then runs the script
-//! once more (DELETE is among the deployment's actions), fetched through the new collector
-//! only. No credential may appear in the agent's log.
+//! once more (DELETE is among the deployment's actions), run by the agent restarted with its
+//! first command line: it must poll with the saved collector only. No credential may appear
+//! in the agent's log.
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
@@ -186,6 +187,9 @@ async fn cell(transport: &str, signal: &str) {
         assert!(!log.contains(&secret), "a credential was logged:\n{log}");
     }
 
+    // Restarted with its first command line, the agent keeps the saved collector.
+    agent.kill().await;
+    let agent = updraft_e2e::Agent::start_for(&first, &agent_state, &[]).unwrap();
     let (status, _) = api
         .call(reqwest::Method::DELETE, &stack, None)
         .await
@@ -225,10 +229,14 @@ async fn cell(transport: &str, signal: &str) {
         ],
         "{log}"
     );
-    assert_eq!(
-        log.matches("switching to").count(),
-        1,
-        "one switch, then the new collector served the DELETE deployment:\n{log}"
+    assert!(
+        log.contains("using the collector saved by an earlier run")
+            && !log.contains("switching to"),
+        "the restarted agent must poll with the saved collector:\n{log}"
+    );
+    assert!(
+        log.contains(&format!("collector=\"{}\"", collector(moved))),
+        "{log}"
     );
     if std::env::var_os("SHOW_AGENT_LOG").is_some() {
         eprintln!("{}", agent.log_text());
