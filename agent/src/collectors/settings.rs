@@ -378,6 +378,52 @@ mod tests {
     }
 
     #[test]
+    fn options_of_one_collector_are_required_complete() {
+        let none = CollectorArgs::default();
+        assert_eq!(CollectorSettings::from_args(&none).unwrap(), None);
+        let both = CollectorArgs {
+            metadata_url: Some("http://h/m".into()),
+            heat_user_id: Some("u".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            CollectorSettings::from_args(&both).unwrap_err().to_string(),
+            "options of more than one collector given (request, heat): configure one of request, cfn, heat"
+        );
+        let partial = CollectorArgs {
+            heat_auth_url: Some("http://h/v3".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            CollectorSettings::from_args(&partial)
+                .unwrap_err()
+                .to_string(),
+            "the heat collector needs --heat-user-id"
+        );
+        // The cfn URL may come from the hint file, normalised.
+        let dir = tempfile::tempdir().unwrap();
+        let hint = dir.path().join("cfn-metadata-server");
+        std::fs::write(&hint, "http://heat:8000/v1/\n").unwrap();
+        let cfn = CollectorArgs {
+            cfn_heat_metadata_hint: hint,
+            cfn_access_key_id: Some("AK".into()),
+            cfn_secret_access_key: Some("SK".into()),
+            cfn_stack_name: Some("st".into()),
+            cfn_path: vec!["server.Metadata".into()],
+            ..Default::default()
+        };
+        let Some(CollectorSettings::Cfn(s)) = CollectorSettings::from_args(&cfn).unwrap() else {
+            panic!()
+        };
+        assert_eq!(s.metadata_url, "http://heat:8000/v1/");
+        let no_hint = CollectorArgs {
+            cfn_heat_metadata_hint: dir.path().join("missing"),
+            ..cfn
+        };
+        assert!(CollectorSettings::from_args(&no_hint).is_err());
+    }
+
+    #[test]
     fn command_lines_keep_secrets_in_the_environment() {
         let heat = CollectorSettings::Heat(HeatSettings {
             auth_url: "http://h/v3/".into(),
