@@ -465,3 +465,61 @@ async fn heat_signal_reauthenticates_once_on_401_retries_5xx_and_gives_up_on_403
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn the_heat_collector_falls_back_to_v3_and_resolves_a_bare_stack_id() {
+    let base = Arc::new(std::sync::OnceLock::<String>::new());
+    let b = base.clone();
+    let recorder = Recorder::start(move |r| {
+        let base = b.get().cloned().unwrap_or_default();
+        match (r.method.as_str(), r.path.as_str()) {
+            // No discovery document: the agent falls back to `/v2.0` → `/v3`.
+            ("GET", "/") => json_reply(404, &[], &Value::Null),
+            ("POST", "/v3/auth/tokens") => json_reply(
+                201,
+                &[("x-subject-token", "tok")],
+                &json!({"token": {"catalog": [{"type": "orchestration", "endpoints": [
+                    {"interface": "public", "url": format!("{base}/v1/proj")}]}]}}),
+            ),
+            ("GET", "/v1/proj/stacks/123") => reply(
+                302,
+                &[("location", &format!("{base}/v1/proj/stacks/named/123"))],
+                "",
+            ),
+            ("GET", "/v1/proj/stacks/named/123/resources/server/metadata") => {
+                json_reply(200, &[], &json!({"metadata": {"deployments": []}}))
+            }
+            _ => json_reply(404, &[], &Value::Null),
+        }
+    })
+    .await;
+    base.set(recorder.base.clone()).unwrap();
+    let settings = HeatSettings {
+        auth_url: format!("{}/v2.0", recorder.base),
+        user_id: "uid".into(),
+        password: Secret::new("pw"),
+        project_id: "proj".into(),
+        stack_id: "123".into(),
+        resource_name: "server".into(),
+        region_name: None,
+    };
+    let mut collector = HeatCollector::new(reqwest::Client::new(), &settings).unwrap();
+    assert!(matches!(
+        collector.fetch().await.unwrap(),
+        Change::Document(_)
+    ));
+    let seen: Vec<String> = recorder
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "GET /",
+            "POST /v3/auth/tokens",
+            "GET /v1/proj/stacks/123",
+            "GET /v1/proj/stacks/named/123/resources/server/metadata"
+        ]
+    );
+}
