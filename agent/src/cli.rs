@@ -11,16 +11,79 @@ use crate::daemon;
 /// Agent subcommands.
 #[derive(Debug, Clone, Subcommand)]
 pub enum AgentCommand {
-    /// Poll the metadata URL, run new deployments through their hooks and signal results.
-    Run(RunArgs),
+    /// Poll the server's metadata, run new deployments through their hooks and signal results.
+    Run(Box<RunArgs>),
+}
+
+/// Which collector to start with, named as os-collect-config's options (`[request]`,
+/// `[cfn]`, `[heat]`). Options of one collector only; none at all when the state directory
+/// already holds the settings of an earlier run. The agent then follows the
+/// `os-collect-config` section of the documents it receives.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CollectorArgs {
+    /// `request` collector (POLL_TEMP_URL): the server's metadata URL (a signed capability URL).
+    #[arg(long, env = "UPDRAFT_METADATA_URL", hide_env_values = true)]
+    pub metadata_url: Option<String>,
+
+    /// `cfn` collector (POLL_SERVER_CFN): the CFN API URL, e.g. `http://heat:8000/v1/`.
+    #[arg(long, value_name = "URL")]
+    pub cfn_metadata_url: Option<String>,
+
+    /// File holding the CFN API base URL, read when `--cfn-metadata-url` is not given.
+    #[arg(long, value_name = "FILE", default_value = crate::collectors::cfn::DEFAULT_HINT)]
+    pub cfn_heat_metadata_hint: PathBuf,
+
+    /// `cfn`: the EC2 access key id.
+    #[arg(long, env = "UPDRAFT_CFN_ACCESS_KEY_ID")]
+    pub cfn_access_key_id: Option<String>,
+
+    /// `cfn`: the EC2 secret key (better given in the environment).
+    #[arg(long, env = "UPDRAFT_CFN_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub cfn_secret_access_key: Option<String>,
+
+    /// `cfn`: the stack name.
+    #[arg(long)]
+    pub cfn_stack_name: Option<String>,
+
+    /// `cfn`: `Resource.Field[.sub.keys]` to read, e.g. `server.Metadata` (repeatable).
+    #[arg(long = "cfn-path", value_name = "PATH")]
+    pub cfn_path: Vec<String>,
+
+    /// `heat` collector (POLL_SERVER_HEAT): the Keystone URL.
+    #[arg(long, value_name = "URL")]
+    pub heat_auth_url: Option<String>,
+
+    /// `heat`: the user id.
+    #[arg(long)]
+    pub heat_user_id: Option<String>,
+
+    /// `heat`: the password (better given in the environment).
+    #[arg(long, env = "UPDRAFT_HEAT_PASSWORD", hide_env_values = true)]
+    pub heat_password: Option<String>,
+
+    /// `heat`: the project id the token is scoped to.
+    #[arg(long)]
+    pub heat_project_id: Option<String>,
+
+    /// `heat`: the stack, `<name>/<id>`.
+    #[arg(long)]
+    pub heat_stack_id: Option<String>,
+
+    /// `heat`: the server's resource name.
+    #[arg(long)]
+    pub heat_resource_name: Option<String>,
+
+    /// `heat`: the catalog region.
+    #[arg(long)]
+    pub heat_region_name: Option<String>,
 }
 
 /// Options of `run`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// The server's metadata URL for this server (a signed capability URL).
-    #[arg(long, env = "UPDRAFT_METADATA_URL", hide_env_values = true)]
-    pub metadata_url: String,
+    /// The collector to start with.
+    #[command(flatten)]
+    pub collector: CollectorArgs,
 
     /// Directory for the agent's state (deployed records live in `<DIR>/deployed`).
     #[arg(long, env = "UPDRAFT_STATE_DIR")]
@@ -30,7 +93,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub one_time: bool,
 
-    /// Seconds between polls when the server does not long-poll.
+    /// Seconds between polls when the server does not long-poll (always for cfn and heat).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub poll_interval: u64,
 
@@ -58,14 +121,11 @@ pub struct RunArgs {
 /// Runs `cmd`; errors are printed to stderr as one line `updraft-agent: <reason>`.
 pub async fn execute(cmd: AgentCommand) -> ExitCode {
     let result = match cmd {
-        AgentCommand::Run(args) => {
-            let config = AgentConfig::from_args(args);
-            if config.one_time {
-                daemon::run_once(config).await
-            } else {
-                daemon::run(config).await
-            }
-        }
+        AgentCommand::Run(args) => match AgentConfig::from_args(*args) {
+            Ok(config) if config.one_time => daemon::run_once(config).await,
+            Ok(config) => daemon::run(config).await,
+            Err(err) => Err(err.into()),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -104,6 +164,7 @@ mod tests {
         .unwrap();
         let AgentCommand::Run(args) = cli.command;
         assert_eq!((args.poll_interval, args.long_poll), (30, 25));
+        assert_eq!(args.collector.metadata_url.as_deref(), Some("http://h/m"));
         assert_eq!(args.hooks_dir, [PathBuf::from("/a"), PathBuf::from("/b")]);
         assert!(!args.one_time);
         assert_eq!(args.hook_timeout, None);
@@ -119,6 +180,61 @@ mod tests {
                 "0"
             ])
             .is_err()
+        );
+    }
+
+    #[test]
+    fn parses_the_cfn_and_heat_options_as_os_collect_config_names_them() {
+        let cli = Cli::try_parse_from([
+            "updraft-agent",
+            "run",
+            "--state-dir",
+            "/s",
+            "--cfn-metadata-url",
+            "http://h:8000/v1/",
+            "--cfn-access-key-id",
+            "AK",
+            "--cfn-secret-access-key",
+            "SK",
+            "--cfn-stack-name",
+            "st",
+            "--cfn-path",
+            "server.Metadata",
+            "--cfn-path",
+            "other.Metadata",
+        ])
+        .unwrap();
+        let AgentCommand::Run(args) = cli.command;
+        assert_eq!(
+            args.collector.cfn_path,
+            ["server.Metadata", "other.Metadata"]
+        );
+        assert_eq!(args.collector.cfn_secret_access_key.as_deref(), Some("SK"));
+        let cli = Cli::try_parse_from([
+            "updraft-agent",
+            "run",
+            "--state-dir",
+            "/s",
+            "--heat-auth-url",
+            "http://h/v3/",
+            "--heat-user-id",
+            "u",
+            "--heat-password",
+            "pw",
+            "--heat-project-id",
+            "p",
+            "--heat-stack-id",
+            "s/1",
+            "--heat-resource-name",
+            "server",
+            "--heat-region-name",
+            "RegionOne",
+        ])
+        .unwrap();
+        let AgentCommand::Run(args) = cli.command;
+        assert_eq!(
+            args.collector.heat_region_name.as_deref(),
+            Some("RegionOne")
         );
     }
 }

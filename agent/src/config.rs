@@ -7,6 +7,8 @@ use updraft_hooks::hook::{HookSettings, default_hooks_dirs};
 use updraft_hooks::script::ScriptDirs;
 
 use crate::cli::RunArgs;
+use crate::collectors::CollectorSettings;
+use crate::collectors::settings::SettingsError;
 
 /// Default script working directory, under the state dir.
 pub const SCRIPT_WORKING_SUBDIR: &str = "heat-config-script";
@@ -16,8 +18,9 @@ pub const SCRIPT_OUTPUTS_SUBDIR: &str = "heat-config-script-outputs";
 /// Resolved `run` settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentConfig {
-    /// Metadata URL (a capability: never logged whole).
-    pub metadata_url: String,
+    /// The collector the command line names (`None`: the state directory's, from an
+    /// earlier run). Holds secrets: never logged whole.
+    pub collector: Option<CollectorSettings>,
     /// State directory.
     pub state_dir: PathBuf,
     /// Exit after one cycle.
@@ -33,7 +36,9 @@ pub struct AgentConfig {
 impl AgentConfig {
     /// Resolves `args`: `--hooks-dir`s before [`default_hooks_dirs`]; script dirs from the
     /// options (or `$HEAT_SCRIPT_WORKING`/`$HEAT_SCRIPT_OUTPUTS`), else under the state dir.
-    pub fn from_args(args: RunArgs) -> Self {
+    /// Fails when the collector options conflict or are incomplete.
+    pub fn from_args(args: RunArgs) -> Result<Self, SettingsError> {
+        let collector = CollectorSettings::from_args(&args.collector)?;
         let mut hooks_dirs = args.hooks_dir;
         hooks_dirs.extend(default_hooks_dirs());
         let script = ScriptDirs {
@@ -44,8 +49,8 @@ impl AgentConfig {
                 .script_outputs_dir
                 .unwrap_or_else(|| args.state_dir.join(SCRIPT_OUTPUTS_SUBDIR)),
         };
-        AgentConfig {
-            metadata_url: args.metadata_url,
+        Ok(AgentConfig {
+            collector,
             state_dir: args.state_dir,
             one_time: args.one_time,
             poll_interval: Duration::from_secs(args.poll_interval.max(1)),
@@ -55,7 +60,7 @@ impl AgentConfig {
                 script,
                 timeout: args.hook_timeout.map(Duration::from_secs),
             },
-        }
+        })
     }
 }
 
@@ -66,7 +71,10 @@ mod tests {
     #[test]
     fn defaults_resolve_under_the_state_dir() {
         let args = RunArgs {
-            metadata_url: "http://h/m".into(),
+            collector: crate::cli::CollectorArgs {
+                metadata_url: Some("http://h/m".into()),
+                ..Default::default()
+            },
             state_dir: "/s".into(),
             one_time: false,
             poll_interval: 30,
@@ -76,7 +84,8 @@ mod tests {
             script_outputs_dir: Some("/out".into()),
             hook_timeout: Some(5),
         };
-        let c = AgentConfig::from_args(args);
+        let c = AgentConfig::from_args(args).unwrap();
+        assert_eq!(c.collector.as_ref().map(|c| c.name()), Some("request"));
         assert_eq!(c.long_poll, None);
         assert_eq!(
             c.hooks.script.working,

@@ -1,7 +1,9 @@
 //! The agent loop: poll the metadata, run each new deployment once, deliver its signal.
 //!
 //! Per deployment, in document order: record it, run its hook, store the payload, deliver
-//! the signal, mark it signalled (see [`crate::state`]). In daemon mode each signal is
+//! the signal, mark it signalled (see [`crate::state`]). After each document the agent
+//! follows its `os-collect-config` section: when that names another collector, or other
+//! settings for it, the next poll uses them (and they are saved in the state directory). In daemon mode each signal is
 //! delivered by its own task that retries until the server acknowledges, so a server that
 //! is down never stops the agent from picking up new metadata; `--one-time` delivers inline
 //! with a bounded number of attempts.
@@ -16,9 +18,12 @@ use updraft_hooks::hook::{HookOutcome, run_deployment};
 use updraft_hooks::{Deployment, SignalPayload};
 
 use crate::backoff::{Backoff, BackoffPolicy};
-use crate::collectors::request::{Change, FetchError, RequestCollector};
+use crate::collectors::saved::{self, Saved};
+use crate::collectors::settings::SettingsError;
+use crate::collectors::{Change, Collector, CollectorSettings, FetchError};
 use crate::config::AgentConfig;
 use crate::http::{self, ClientError};
+use crate::metadata::MetadataDocument;
 use crate::notify::{Notifier, RetryLimit, SignalTarget};
 use crate::shutdown;
 use crate::state::{Progress, SignalMarker, StateDir, StateError, interrupted_payload};
@@ -39,6 +44,14 @@ pub enum AgentError {
     /// The HTTP client could not be built.
     #[error(transparent)]
     Client(#[from] ClientError),
+    /// The collector options are unusable.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// Neither the command line nor the state directory names a collector.
+    #[error(
+        "no collector configured: give --metadata-url, the --cfn-… options or the --heat-… options"
+    )]
+    NoCollector,
     /// `--one-time` finished, but not everything went through.
     #[error("{}", summarise(.0))]
     Incomplete(Vec<String>),
@@ -110,7 +123,12 @@ fn label(d: &Deployment) -> String {
 struct Agent {
     config: AgentConfig,
     state: StateDir,
-    collector: RequestCollector,
+    client: reqwest::Client,
+    /// The settings in effect (saved in the state directory).
+    saved: Saved,
+    collector: Collector,
+    /// The last problem met reading a document's collector section (warned once).
+    section_problem: Option<String>,
     notifier: Notifier,
     in_flight: InFlight,
     tasks: JoinSet<()>,
@@ -122,19 +140,92 @@ impl Agent {
         let state = StateDir::open(&config.state_dir)?;
         state.recover_interrupted().await?;
         let client = http::client()?;
-        let collector = RequestCollector::new(client.clone(), &config.metadata_url)?;
+        let on_disk = saved::load(&config.state_dir).await?;
+        let chosen = saved::choose(config.collector.as_ref(), on_disk.clone())
+            .ok_or(AgentError::NoCollector)?;
+        if on_disk.as_ref() != Some(&chosen) {
+            saved::store(&config.state_dir, &chosen).await?;
+        } else if config.collector.as_ref() != Some(&chosen.settings) {
+            tracing::info!(
+                collector = chosen.settings.summary(),
+                "using the collector saved by an earlier run"
+            );
+        }
+        let collector = Collector::new(client.clone(), &chosen.settings)?;
         let notifier = Notifier::new(
-            client,
+            client.clone(),
             BackoffPolicy::for_poll_interval(config.poll_interval),
         );
         Ok(Agent {
             config,
             state,
+            client,
+            saved: chosen,
             collector,
+            section_problem: None,
             notifier,
             in_flight: InFlight::default(),
             tasks: JoinSet::new(),
         })
+    }
+
+    /// Follows the document's `os-collect-config` section: switches to the collector it
+    /// names when that differs from the one in effect. Returns whether it switched.
+    async fn follow(&mut self, doc: &MetadataDocument) -> bool {
+        let Some(section) = &doc.collect_config else {
+            return false;
+        };
+        let wanted = match CollectorSettings::from_section(section) {
+            Ok(Some(wanted)) => wanted,
+            Ok(None) => return false,
+            Err(err) => {
+                let problem = err.to_string();
+                if self.section_problem.as_ref() != Some(&problem) {
+                    tracing::warn!("ignoring the metadata's os-collect-config section: {problem}");
+                    self.section_problem = Some(problem);
+                }
+                return false;
+            }
+        };
+        self.section_problem = None;
+        if wanted == self.saved.settings {
+            return false;
+        }
+        let collector = match Collector::new(self.client.clone(), &wanted) {
+            Ok(collector) => collector,
+            Err(err) => {
+                tracing::warn!(
+                    collector = wanted.name(),
+                    "not switching to the collector the metadata names: {err}"
+                );
+                return false;
+            }
+        };
+        let next = Saved {
+            configured: self.saved.configured.clone(),
+            settings: wanted,
+        };
+        if let Err(err) = saved::store(&self.config.state_dir, &next).await {
+            // Still switch: the server moved; a restart would only find the old one again.
+            tracing::error!("cannot save the new collector settings: {err}");
+        }
+        tracing::info!(
+            from = self.saved.settings.summary(),
+            to = next.settings.summary(),
+            "the metadata names another collector; switching to {}",
+            next.settings.name()
+        );
+        self.saved = next;
+        self.collector = collector;
+        true
+    }
+
+    /// The long-poll wait to ask for: only the `request` collector long-polls.
+    fn wait(&self) -> Option<Duration> {
+        match self.collector {
+            Collector::Request(_) => self.config.long_poll,
+            _ => None,
+        }
     }
 
     /// Acts on each deployment in order; returns the problems met (already logged).
@@ -180,6 +271,18 @@ impl Agent {
             }
             Progress::AwaitingSignal => {
                 if self.in_flight.contains(&d.id) {
+                    return Ok(());
+                }
+                // A task may have settled it (marker written, then claim released) between
+                // the progress read and the in-flight check: read again now that no task
+                // holds it.
+                if self
+                    .state
+                    .progress(&d.id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    == Progress::Done
+                {
                     return Ok(());
                 }
                 tracing::info!(id = %d.id, name = %d.name, "re-delivering pending signal");
@@ -248,13 +351,13 @@ impl Agent {
         let signal = match target {
             SignalTarget::NoSignal => return mark(SignalMarker::NoSignal).await,
             SignalTarget::Unsupported { transport } => {
-                tracing::warn!(id = %d.id, name = %d.name, "{transport} is not supported by this agent yet; the deployment is not signalled");
+                tracing::warn!(id = %d.id, name = %d.name, "{transport} is not supported by this agent; the deployment is not signalled (use CFN_SIGNAL, TEMP_URL_SIGNAL or HEAT_SIGNAL)");
                 return mark(SignalMarker::UnsupportedTransport {
                     transport: transport.to_string(),
                 })
                 .await;
             }
-            SignalTarget::Url(signal) => signal,
+            SignalTarget::Send(signal) => signal,
         };
         let body = payload.to_body();
         match delivery {
@@ -332,11 +435,15 @@ impl Agent {
 pub async fn run_once(config: AgentConfig) -> Result<(), AgentError> {
     let mut agent = Agent::start(config).await?;
     let fetched = agent.collector.fetch(None).await?;
-    let deployments = match fetched.change {
-        Change::Document(doc) => doc.deployments,
+    let problems = match fetched.change {
+        Change::Document(doc) => {
+            let problems = agent.process(&doc.deployments, Delivery::Inline).await;
+            // Saved for the next run.
+            agent.follow(&doc).await;
+            problems
+        }
         Change::Unchanged => Vec::new(),
     };
-    let problems = agent.process(&deployments, Delivery::Inline).await;
     if problems.is_empty() {
         Ok(())
     } else {
@@ -350,18 +457,22 @@ pub async fn run_once(config: AgentConfig) -> Result<(), AgentError> {
 pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
     let mut agent = Agent::start(config).await?;
     let poll_interval = agent.config.poll_interval;
-    let long_poll = agent.config.long_poll;
     let mut backoff = Backoff::new(BackoffPolicy::for_poll_interval(poll_interval));
     let mut current: Option<Vec<Deployment>> = None;
     let stop = shutdown::requested();
     tokio::pin!(stop);
-    tracing::info!(url = agent.collector.shown_url(), "agent started");
+    tracing::info!(
+        collector = agent.collector.name(),
+        url = agent.collector.shown_url(),
+        "agent started"
+    );
 
     loop {
         let started = Instant::now();
+        let wait = agent.wait();
         let fetched = tokio::select! {
             () = &mut stop => break,
-            fetched = agent.collector.fetch(long_poll) => fetched,
+            fetched = agent.collector.fetch(wait) => fetched,
         };
         let pause = match fetched {
             Ok(fetched) => {
@@ -375,6 +486,7 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
                     "metadata polled"
                 );
                 let changed = matches!(fetched.change, Change::Document(_));
+                let mut section = None;
                 if let Change::Document(doc) = fetched.change {
                     let ids =
                         |ds: &[Deployment]| ds.iter().map(|d| d.id.clone()).collect::<Vec<_>>();
@@ -382,6 +494,10 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
                         tracing::info!(deployments = doc.deployments.len(), "new metadata");
                     }
                     current = Some(doc.deployments);
+                    section = Some(MetadataDocument {
+                        collect_config: doc.collect_config,
+                        ..MetadataDocument::default()
+                    });
                 }
                 if let Some(deployments) = &current {
                     tokio::select! {
@@ -389,7 +505,11 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
                         _ = agent.process(deployments, Delivery::Background) => {}
                     }
                 }
-                if changed {
+                let switched = match &section {
+                    Some(doc) => agent.follow(doc).await,
+                    None => false,
+                };
+                if changed || switched {
                     // More changes are likely on their way (the next deployment of a chain).
                     Duration::ZERO
                 } else if fetched.long_poll_applied {

@@ -39,3 +39,13 @@ pub fn describe(err: &reqwest::Error) -> String {
         None => "request failed".to_string(),
     }
 }
+
+/// [`client`] that does not follow redirects (to read a `Location`).
+pub fn client_without_redirects() -> Result<reqwest::Client, ClientError> {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .user_agent(concat!("updraft-agent/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|err| ClientError(describe(&err)))
+}

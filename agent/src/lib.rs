@@ -10,9 +10,11 @@ pub mod collectors;
 pub mod config;
 pub mod daemon;
 pub mod http;
+pub mod keystone;
 pub mod metadata;
 pub mod notify;
 pub mod redact;
+pub mod secret;
 pub mod shutdown;
 pub mod state;
 

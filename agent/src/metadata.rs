@@ -1,5 +1,6 @@
 //! The server's metadata document: a JSON object whose `deployments` list the agent acts on
-//! (the `os-collect-config` section and anything else is not used yet).
+//! and whose `os-collect-config` section tells it which collector to poll with (see
+//! [`crate::collectors::CollectorSettings::from_section`]); other keys are not used.
 
 use serde_json::Value;
 use updraft_hooks::Deployment;
@@ -22,7 +23,12 @@ pub struct MetadataDocument {
     pub deployments: Vec<Deployment>,
     /// How many entries of `deployments` were skipped because they did not parse.
     pub skipped: usize,
+    /// The `os-collect-config` section, when present (and not null).
+    pub collect_config: Option<Value>,
 }
+
+/// The key of the collector section in a document.
+pub const COLLECT_CONFIG_KEY: &str = "os-collect-config";
 
 /// Parses a metadata document. A missing (or null) `deployments` key is an empty list;
 /// entries that do not parse as a deployment are logged by position and skipped.
@@ -36,6 +42,12 @@ pub fn parse(body: &[u8]) -> Result<MetadataDocument, DocumentError> {
             err.column()
         ))
     })?;
+    from_value(value)
+}
+
+/// [`parse`] for a document already parsed as JSON (the cfn collector's `<Metadata>` text,
+/// the heat collector's `metadata` key).
+pub fn from_value(value: Value) -> Result<MetadataDocument, DocumentError> {
     let Value::Object(mut doc) = value else {
         return Err(DocumentError::NotAnObject);
     };
@@ -47,7 +59,10 @@ pub fn parse(body: &[u8]) -> Result<MetadataDocument, DocumentError> {
             Vec::new()
         }
     };
-    let mut parsed = MetadataDocument::default();
+    let mut parsed = MetadataDocument {
+        collect_config: doc.remove(COLLECT_CONFIG_KEY).filter(|v| !v.is_null()),
+        ..MetadataDocument::default()
+    };
     for (position, entry) in entries.into_iter().enumerate() {
         let id = entry
             .get("id")
@@ -101,7 +116,7 @@ mod tests {
 
     #[test]
     fn missing_or_null_deployments_is_an_empty_list() {
-        for body in [r#"{"os-collect-config": {}}"#, r#"{"deployments": null}"#] {
+        for body in [r#"{"os-collect-config": null}"#, r#"{"deployments": null}"#] {
             assert_eq!(parse(body.as_bytes()).unwrap(), MetadataDocument::default());
         }
     }
@@ -118,6 +133,10 @@ mod tests {
         let ids: Vec<_> = doc.deployments.iter().map(|d| d.id.as_str()).collect();
         assert_eq!(ids, ["a", "b"]);
         assert_eq!(doc.skipped, 2);
+        assert_eq!(
+            doc.collect_config,
+            Some(serde_json::json!({"request": {"metadata_url": "http://x"}}))
+        );
     }
 
     #[test]

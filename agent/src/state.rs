@@ -272,7 +272,7 @@ impl StateDir {
 
 /// Writes `bytes` to `path` atomically and durably: temp file (0600) in the same directory,
 /// fsync, rename over `path`, fsync the directory. Runs on the blocking pool.
-async fn write_atomic(path: PathBuf, bytes: Vec<u8>) -> Result<(), StateError> {
+pub(crate) async fn write_atomic(path: PathBuf, bytes: Vec<u8>) -> Result<(), StateError> {
     let shown = path.display().to_string();
     tokio::task::spawn_blocking(move || write_atomic_blocking(&path, &bytes))
         .await

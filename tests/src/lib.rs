@@ -388,6 +388,17 @@ impl Api {
         }
     }
 
+    /// The `os-collect-config` section of server resource `name`'s metadata.
+    pub async fn collect_config(&self, stack: &str, name: &str) -> anyhow::Result<Value> {
+        let (_, md) = self
+            .get(&format!("{stack}/resources/{name}/metadata"))
+            .await?;
+        md.pointer("/metadata/os-collect-config")
+            .filter(|v| v.is_object())
+            .cloned()
+            .with_context(|| format!("no os-collect-config section in {md}"))
+    }
+
     /// The metadata URL an agent for server resource `name` must poll.
     pub async fn metadata_url(&self, stack: &str, name: &str) -> anyhow::Result<String> {
         let (_, md) = self
@@ -400,7 +411,8 @@ impl Api {
     }
 
     /// Waits for server resource `server` to be created, then starts an agent for it with
-    /// state under `state_dir`.
+    /// state under `state_dir`, configured from the server's `os-collect-config` section
+    /// whatever its collector (request, cfn or heat).
     pub async fn start_agent(
         &self,
         stack: &str,
@@ -410,8 +422,8 @@ impl Api {
     ) -> anyhow::Result<Agent> {
         self.wait_resource(stack, server, "CREATE_COMPLETE", Duration::from_secs(60))
             .await?;
-        let url = self.metadata_url(stack, server).await?;
-        Agent::start(&url, &state_dir.join(server), extra)
+        let section = self.collect_config(stack, server).await?;
+        Agent::start_for(&section, &state_dir.join(server), extra)
     }
 
     /// The value of output `key` of a stack body.
@@ -435,6 +447,26 @@ impl Agent {
     /// Starts an agent for `metadata_url` with `state_dir`; polls every second unless
     /// `extra` sets `--poll-interval`.
     pub fn start(metadata_url: &str, state_dir: &Path, extra: &[&str]) -> anyhow::Result<Self> {
+        let args = ["--metadata-url".to_string(), metadata_url.to_string()];
+        Self::spawn(&args, &[], state_dir, extra)
+    }
+
+    /// Starts an agent configured as an `os-collect-config` section (a DeployedServer's
+    /// `os_collect_config` attribute) says: its first request/cfn/heat collector, secrets
+    /// passed in the environment.
+    pub fn start_for(section: &Value, state_dir: &Path, extra: &[&str]) -> anyhow::Result<Self> {
+        let settings = updraft_agent::collectors::CollectorSettings::from_section(section)?
+            .with_context(|| format!("no collector this agent runs in {section}"))?;
+        let line = settings.command_line();
+        Self::spawn(&line.args, &line.env, state_dir, extra)
+    }
+
+    fn spawn(
+        args: &[String],
+        env: &[(String, String)],
+        state_dir: &Path,
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(state_dir)?;
         let log = state_dir.with_extension(format!(
             "log-{}",
@@ -444,7 +476,9 @@ impl Agent {
         ));
         let file = std::fs::File::create(&log)?;
         let child = Command::new(binary("updraft-agent"))
-            .args(["run", "--metadata-url", metadata_url])
+            .arg("run")
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .args(if extra.contains(&"--poll-interval") {
                 &[][..]
             } else {
@@ -476,4 +510,13 @@ impl Agent {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+}
+
+/// The collector settings an agent saved in `state_dir` (`collector.json`), if any.
+pub fn saved_collector(state_dir: &Path) -> Option<Value> {
+    let text = std::fs::read_to_string(state_dir.join("collector.json")).ok()?;
+    serde_json::from_str::<Value>(&text)
+        .ok()?
+        .get("settings")
+        .cloned()
 }

@@ -10,76 +10,16 @@ use std::time::Duration;
 use reqwest::header::{ETAG, HeaderMap, HeaderName, HeaderValue, IF_NONE_MATCH, LAST_MODIFIED};
 use reqwest::{StatusCode, Url};
 
+pub use super::{Change, FetchError, Fetched, REQUEST_TIMEOUT};
 use crate::http;
-use crate::metadata::{self, MetadataDocument};
+use crate::metadata;
 use crate::redact::redact_url;
-
-/// Timeout of a plain request, and the slack added to a long-poll wait.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 const PREFER: HeaderName = HeaderName::from_static("prefer");
 const PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-applied");
 
-/// A failed metadata fetch. Messages show the URL without its query string.
-#[derive(Debug, thiserror::Error)]
-pub enum FetchError {
-    /// The metadata URL does not parse.
-    #[error("invalid metadata URL: {0}")]
-    InvalidUrl(String),
-    /// The request did not get a response.
-    #[error("cannot reach metadata URL {url}: {reason}")]
-    Unreachable {
-        /// Redacted URL.
-        url: String,
-        /// What went wrong.
-        reason: String,
-    },
-    /// The server answered with an unexpected status.
-    #[error("metadata URL {url} answered HTTP {status}")]
-    Status {
-        /// Redacted URL.
-        url: String,
-        /// The status.
-        status: StatusCode,
-    },
-    /// The response body could not be read.
-    #[error("cannot read metadata from {url}: {reason}")]
-    Body {
-        /// Redacted URL.
-        url: String,
-        /// What went wrong.
-        reason: String,
-    },
-    /// The body is not a metadata document.
-    #[error("bad metadata from {url}: {source}")]
-    Document {
-        /// Redacted URL.
-        url: String,
-        /// The parse error.
-        source: metadata::DocumentError,
-    },
-}
-
-/// What one poll found.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Change {
-    /// `304 Not Modified`.
-    Unchanged,
-    /// A (possibly identical) document.
-    Document(MetadataDocument),
-}
-
-/// One successful poll.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Fetched {
-    /// What the server sent.
-    pub change: Change,
-    /// The server honoured `Prefer: wait` (`Preference-Applied` present): re-poll at once.
-    pub long_poll_applied: bool,
-}
-
 /// Polls one metadata URL, remembering the validators of the last document.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RequestCollector {
     client: reqwest::Client,
     url: Url,
@@ -169,6 +109,15 @@ impl RequestCollector {
             change: Change::Document(document),
             long_poll_applied,
         })
+    }
+}
+
+impl std::fmt::Debug for RequestCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL's query string is a signature.
+        f.debug_struct("RequestCollector")
+            .field("url", &self.shown)
+            .finish_non_exhaustive()
     }
 }
 

@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
+use updraft_agent::collectors::CollectorSettings;
 use updraft_server::app::{RunningServer, ServerConfig, start};
 use updraft_server::auth::admin_token;
 use updraft_server::store::Store;
@@ -100,7 +101,13 @@ impl AgentProcess {
     }
 }
 
-fn start_agent(name: &str, metadata_url: &str, work: &Path) -> anyhow::Result<AgentProcess> {
+/// Starts `updraft agent run` for server `name` with the collector `settings` name (secrets
+/// in its environment).
+fn start_agent(
+    name: &str,
+    settings: &CollectorSettings,
+    work: &Path,
+) -> anyhow::Result<AgentProcess> {
     let exe = std::env::current_exe().context("cannot find the updraft executable")?;
     let state = work.join("agents").join(name);
     std::fs::create_dir_all(&state)
@@ -108,8 +115,11 @@ fn start_agent(name: &str, metadata_url: &str, work: &Path) -> anyhow::Result<Ag
     let log = work.join(format!("agent-{name}.log"));
     let log_file =
         std::fs::File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
+    let line = settings.command_line();
     let child = Command::new(exe)
-        .args(["agent", "run", "--metadata-url", metadata_url])
+        .args(["agent", "run"])
+        .args(&line.args)
+        .envs(line.env.iter().map(|(k, v)| (k, v)))
         .args(["--poll-interval", "1"])
         .arg("--state-dir")
         .arg(&state)
@@ -248,13 +258,16 @@ impl LocalRun {
                 .client
                 .get(&format!("{stack_path}/resources/{name}/metadata"))
                 .await?;
-            let Some(url) = md
-                .pointer("/metadata/os-collect-config/request/metadata_url")
-                .and_then(Value::as_str)
-            else {
-                continue;
+            let section = md
+                .pointer("/metadata/os-collect-config")
+                .cloned()
+                .unwrap_or(Value::Null);
+            let settings = match CollectorSettings::from_section(&section) {
+                Ok(Some(settings)) => settings,
+                Ok(None) => continue,
+                Err(err) => bail!("server {name}: cannot start its agent: {err}"),
             };
-            let agent = start_agent(&name, url, self.work.path())?;
+            let agent = start_agent(&name, &settings, self.work.path())?;
             if verbose {
                 println!(
                     "updraft: started agent for server {name} (log: {})",

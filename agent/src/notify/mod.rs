@@ -1,47 +1,64 @@
-//! Sending a deployment's signal: heat-config-notify's URL transports (CFN_SIGNAL,
-//! TEMP_URL_SIGNAL), with retries until the server acknowledges.
+//! Sending a deployment's signal, one module per transport heat-config-notify implements:
+//! [`url_signal`] (CFN_SIGNAL, TEMP_URL_SIGNAL) and [`heat_signal`] (HEAT_SIGNAL), with
+//! retries until the server acknowledges.
 //!
-//! The transport is chosen from the deployment's inputs, as heat-config-notify does: a
-//! `deploy_signal_id` URL is signalled with `deploy_signal_verb` (default `POST`); a
-//! `deploy_auth_url` (HEAT_SIGNAL / ZAQAR_SIGNAL) is not supported yet; nothing means
-//! NO_SIGNAL. The URL is used verbatim (it is pre-signed) and only ever shown redacted.
+//! The transport is chosen from the deployment's inputs, as heat-config-notify does
+//! (reference heat-agents.md §4.4): a `deploy_signal_id` URL is signalled with
+//! `deploy_signal_verb` (default `POST`); else a `deploy_queue_id` is ZAQAR_SIGNAL (not
+//! supported: logged, not sent); else a `deploy_auth_url` is HEAT_SIGNAL; nothing means
+//! NO_SIGNAL.
+//!
+//! Every transport is retried the same way ([`classify`]): a 2xx is delivered; 408, 429,
+//! any 5xx and a request that got no answer are retried with backoff; any other 4xx is
+//! refused for good (retrying a 403 or 404 cannot help).
+
+pub mod heat_signal;
+pub mod url_signal;
 
 use std::time::Duration;
 
-use reqwest::header::CONTENT_TYPE;
-use reqwest::{Method, StatusCode, Url};
+use reqwest::StatusCode;
 use updraft_hooks::Deployment;
 
+pub use heat_signal::HeatSignal;
+pub use url_signal::UrlSignal;
+
 use crate::backoff::{Backoff, BackoffPolicy};
-use crate::http;
-use crate::redact::redact_url;
 
 /// Timeout of one signal request.
 pub const SIGNAL_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A signal to send.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Signal {
+    /// CFN_SIGNAL / TEMP_URL_SIGNAL: an HTTP request to a pre-signed URL.
+    Url(UrlSignal),
+    /// HEAT_SIGNAL: Keystone, then the native signal API.
+    Heat(HeatSignal),
+}
+
+impl Signal {
+    /// What is signalled, for logs (no query string, no credential).
+    pub fn shown(&self) -> String {
+        match self {
+            Signal::Url(s) => format!("{} {}", s.method, s.shown),
+            Signal::Heat(s) => s.shown(),
+        }
+    }
+}
+
 /// Where (and whether) a deployment's signal goes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SignalTarget {
-    /// An HTTP request to a pre-signed URL.
-    Url(UrlSignal),
+    /// A signal to send.
+    Send(Signal),
     /// A transport this agent does not implement.
     Unsupported {
-        /// `HEAT_SIGNAL` or `ZAQAR_SIGNAL`.
+        /// `ZAQAR_SIGNAL`.
         transport: &'static str,
     },
     /// NO_SIGNAL: nothing to send.
     NoSignal,
-}
-
-/// A URL signal.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UrlSignal {
-    /// The pre-signed URL.
-    pub url: Url,
-    /// `deploy_signal_verb`, upper-cased.
-    pub method: Method,
-    /// The URL without its query string, for logs.
-    pub shown: String,
 }
 
 /// A deployment whose signal inputs are unusable.
@@ -53,37 +70,31 @@ pub enum TargetError {
     /// `deploy_signal_verb` is not an HTTP method.
     #[error("deploy_signal_verb is not a valid HTTP method")]
     BadVerb,
+    /// A HEAT_SIGNAL input is missing.
+    #[error("HEAT_SIGNAL needs the input {0}")]
+    Missing(&'static str),
 }
 
 impl SignalTarget {
     /// The signal target of `deployment`, from its inputs.
     pub fn of(deployment: &Deployment) -> Result<SignalTarget, TargetError> {
         if let Some(id) = deployment.input("deploy_signal_id") {
-            let url = id
-                .as_str()
-                .and_then(|s| Url::parse(s).ok())
-                .filter(|u| matches!(u.scheme(), "http" | "https"))
-                .ok_or(TargetError::BadUrl)?;
-            let verb = deployment
-                .input_str("deploy_signal_verb")
-                .unwrap_or("POST")
-                .to_ascii_uppercase();
-            let method = Method::from_bytes(verb.as_bytes()).map_err(|_| TargetError::BadVerb)?;
-            return Ok(SignalTarget::Url(UrlSignal {
-                shown: redact_url(&url),
-                url,
-                method,
-            }));
+            return Ok(SignalTarget::Send(Signal::Url(UrlSignal::from_inputs(
+                id, deployment,
+            )?)));
         }
         if deployment.input("deploy_queue_id").is_some() {
             return Ok(SignalTarget::Unsupported {
                 transport: "ZAQAR_SIGNAL",
             });
         }
-        if deployment.input("deploy_auth_url").is_some() {
-            return Ok(SignalTarget::Unsupported {
-                transport: "HEAT_SIGNAL",
-            });
+        if let Some(auth_url) = deployment.input("deploy_auth_url") {
+            let auth_url = auth_url
+                .as_str()
+                .ok_or(TargetError::Missing("deploy_auth_url"))?;
+            return Ok(SignalTarget::Send(Signal::Heat(HeatSignal::from_inputs(
+                auth_url, deployment,
+            )?)));
         }
         Ok(SignalTarget::NoSignal)
     }
@@ -92,45 +103,64 @@ impl SignalTarget {
 /// How long delivery keeps trying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryLimit {
-    /// Total attempts before giving up on transient failures (connection errors, 5xx);
+    /// Total attempts before giving up on transient failures (no answer, 408, 429, 5xx);
     /// `None` retries forever.
     pub max_attempts: Option<u32>,
-    /// 4xx answers tolerated before giving up for good (a deleted deployment answers 404
-    /// forever).
-    pub max_client_errors: u32,
 }
 
 impl RetryLimit {
-    /// Daemon mode: transient failures forever, five 4xx.
-    pub const DAEMON: RetryLimit = RetryLimit {
-        max_attempts: None,
-        max_client_errors: 5,
-    };
+    /// Daemon mode: transient failures forever.
+    pub const DAEMON: RetryLimit = RetryLimit { max_attempts: None };
     /// `--one-time`: five attempts in all.
     pub const ONE_TIME: RetryLimit = RetryLimit {
         max_attempts: Some(5),
-        max_client_errors: 5,
     };
+}
+
+/// The outcome of one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Attempt {
+    /// Acknowledged with this 2xx status.
+    Delivered(u16),
+    /// Worth trying again: why not this time.
+    Retry(String),
+    /// Refused for good: why.
+    Refused(String),
+}
+
+/// How a signal answer counts: 2xx delivered; 408, 429 and 5xx retried; other 4xx refused.
+pub(crate) fn classify(status: StatusCode) -> Attempt {
+    if status.is_success() {
+        Attempt::Delivered(status.as_u16())
+    } else if status.is_client_error()
+        && status != StatusCode::REQUEST_TIMEOUT
+        && status != StatusCode::TOO_MANY_REQUESTS
+    {
+        Attempt::Refused(format!("HTTP {status}"))
+    } else {
+        Attempt::Retry(format!("HTTP {status}"))
+    }
 }
 
 /// A signal that was not delivered.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DeliveryError {
-    /// The server kept refusing it (4xx): retrying will not help.
-    #[error("signal to {url} refused with HTTP {status} after {attempts} attempts")]
+    /// The server refused it (a 4xx other than 408/429, or credentials Keystone refused):
+    /// retrying will not help.
+    #[error("signal {target} refused after {attempts} attempts: {reason}")]
     Rejected {
-        /// Redacted URL.
-        url: String,
-        /// The last status.
-        status: StatusCode,
+        /// What was signalled (redacted).
+        target: String,
+        /// Why.
+        reason: String,
         /// Attempts made.
         attempts: u32,
     },
     /// The attempt budget ran out on transient failures; a later run may succeed.
-    #[error("signal to {url} not delivered after {attempts} attempts: {last}")]
+    #[error("signal {target} not delivered after {attempts} attempts: {last}")]
     Exhausted {
-        /// Redacted URL.
-        url: String,
+        /// What was signalled (redacted).
+        target: String,
         /// Attempts made.
         attempts: u32,
         /// The last failure.
@@ -158,49 +188,42 @@ impl Notifier {
         Notifier { client, backoff }
     }
 
-    /// Sends `body` (a JSON payload) to `signal` until a 2xx answer or `limit`; returns the
-    /// status. Every failed attempt is logged at warn with the redacted URL.
+    /// Sends `body` (a JSON payload) as `signal` until a 2xx answer, a refusal or `limit`;
+    /// returns the status. Every failed attempt is logged at warn, redacted.
     pub async fn deliver(
         &self,
-        signal: &UrlSignal,
+        signal: &Signal,
         body: &[u8],
         limit: RetryLimit,
     ) -> Result<u16, DeliveryError> {
         let mut backoff = Backoff::new(self.backoff);
+        let mut heat = match signal {
+            Signal::Heat(s) => Some(s.sender(self.client.clone())),
+            Signal::Url(_) => None,
+        };
+        let target = signal.shown();
         let mut attempts = 0u32;
-        let mut client_errors = 0u32;
         loop {
             attempts += 1;
-            let sent = self
-                .client
-                .request(signal.method.clone(), signal.url.clone())
-                .header(CONTENT_TYPE, "application/json")
-                .timeout(SIGNAL_TIMEOUT)
-                .body(body.to_vec())
-                .send()
-                .await;
-            let failure = match sent {
-                Ok(response) if response.status().is_success() => {
-                    return Ok(response.status().as_u16());
+            let outcome = match (signal, heat.as_mut()) {
+                (_, Some(sender)) => sender.attempt(body).await,
+                (Signal::Url(s), None) => s.attempt(&self.client, body).await,
+                (Signal::Heat(_), None) => Attempt::Refused("no sender".into()),
+            };
+            let failure = match outcome {
+                Attempt::Delivered(status) => return Ok(status),
+                Attempt::Refused(reason) => {
+                    return Err(DeliveryError::Rejected {
+                        target,
+                        reason,
+                        attempts,
+                    });
                 }
-                Ok(response) if response.status().is_client_error() => {
-                    client_errors += 1;
-                    let status = response.status();
-                    if client_errors >= limit.max_client_errors {
-                        return Err(DeliveryError::Rejected {
-                            url: signal.shown.clone(),
-                            status,
-                            attempts,
-                        });
-                    }
-                    format!("HTTP {status}")
-                }
-                Ok(response) => format!("HTTP {}", response.status()),
-                Err(err) => http::describe(&err),
+                Attempt::Retry(failure) => failure,
             };
             if limit.max_attempts.is_some_and(|max| attempts >= max) {
                 return Err(DeliveryError::Exhausted {
-                    url: signal.shown.clone(),
+                    target,
                     attempts,
                     last: failure,
                 });
@@ -208,9 +231,7 @@ impl Notifier {
             let delay = backoff.next_delay();
             tracing::warn!(
                 attempt = attempts,
-                "signal {} {} failed: {failure}; retrying in {:.1}s",
-                signal.method,
-                signal.shown,
+                "signal {target} failed: {failure}; retrying in {:.1}s",
                 delay.as_secs_f64()
             );
             tokio::time::sleep(delay).await;
@@ -287,14 +308,14 @@ mod tests {
         )
     }
 
-    fn signal_for(url: &str, verb: Option<&str>) -> UrlSignal {
+    fn signal_for(url: &str, verb: Option<&str>) -> Signal {
         let mut inputs = vec![json!({"name": "deploy_signal_id", "value": url})];
         if let Some(verb) = verb {
             inputs.push(json!({"name": "deploy_signal_verb", "value": verb}));
         }
         let d: Deployment = serde_json::from_value(json!({"id": "x", "inputs": inputs})).unwrap();
         match SignalTarget::of(&d).unwrap() {
-            SignalTarget::Url(s) => s,
+            SignalTarget::Send(s @ Signal::Url(_)) => s,
             other => panic!("{other:?}"),
         }
     }
@@ -320,14 +341,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn client_errors_are_given_up_after_five() {
-        let (url, seen) = fake_endpoint(vec![404; 6]).await;
+    async fn client_errors_are_refused_at_once_but_408_and_429_are_retried() {
+        let (url, seen) = fake_endpoint(vec![404]).await;
         let err = notifier()
             .deliver(&signal_for(&url, None), b"{}", RetryLimit::DAEMON)
             .await
             .unwrap_err();
         assert!(err.is_permanent());
-        assert_eq!(seen.lock().unwrap().len(), 5);
+        assert_eq!(seen.lock().unwrap().len(), 1);
         assert!(seen.lock().unwrap()[0].starts_with("POST "));
         // The message shows the URL without its signature.
         let message = err.to_string();
@@ -335,6 +356,12 @@ mod tests {
             message.contains("/v1/signal/arn") && !message.contains("secret"),
             "{message}"
         );
+        let (url, seen) = fake_endpoint(vec![408, 429, 204]).await;
+        let status = notifier()
+            .deliver(&signal_for(&url, None), b"{}", RetryLimit::DAEMON)
+            .await
+            .unwrap();
+        assert_eq!((status, seen.lock().unwrap().len()), (204, 3));
     }
 
     #[tokio::test]
@@ -367,12 +394,32 @@ mod tests {
             SignalTarget::of(&d)
         };
         assert_eq!(target(json!([])).unwrap(), SignalTarget::NoSignal);
+        let heat = json!([
+            {"name": "deploy_stack_id", "value": "s/1"},
+            {"name": "deploy_resource_name", "value": "dep"},
+            {"name": "deploy_auth_url", "value": "http://ks/v3"},
+            {"name": "deploy_user_id", "value": "u"},
+            {"name": "deploy_password", "value": "pw"},
+            {"name": "deploy_project_id", "value": "p"},
+            {"name": "deploy_region_name", "value": "RegionOne"}
+        ]);
+        let SignalTarget::Send(Signal::Heat(h)) = target(heat).unwrap() else {
+            panic!()
+        };
         assert_eq!(
-            target(json!([{"name": "deploy_auth_url", "value": "http://ks/v3"}])).unwrap(),
-            SignalTarget::Unsupported {
-                transport: "HEAT_SIGNAL"
-            }
+            (
+                h.credentials.user_id.as_str(),
+                h.region.as_deref(),
+                h.stack_id.as_str()
+            ),
+            ("u", Some("RegionOne"), "s/1")
         );
+        assert_eq!(h.shown(), "HEAT_SIGNAL stacks/s/1/resources/dep");
+        assert!(!format!("{h:?}").contains("pw"));
+        assert!(matches!(
+            target(json!([{"name": "deploy_auth_url", "value": "http://ks/v3"}])),
+            Err(TargetError::Missing("deploy_user_id"))
+        ));
         assert_eq!(
             target(json!([{"name": "deploy_auth_url", "value": "u"}, {"name": "deploy_queue_id", "value": "q"}]))
                 .unwrap(),
@@ -382,14 +429,14 @@ mod tests {
             target(json!([{"name": "deploy_signal_id", "value": "not a url"}])),
             Err(TargetError::BadUrl)
         ));
-        let SignalTarget::Url(s) =
+        let SignalTarget::Send(Signal::Url(s)) =
             target(json!([{"name": "deploy_signal_id", "value": "https://h/p?q=1"}])).unwrap()
         else {
             panic!()
         };
         assert_eq!(
             (s.method, s.shown.as_str(), s.url.as_str()),
-            (Method::POST, "https://h:443/p", "https://h/p?q=1")
+            (reqwest::Method::POST, "https://h:443/p", "https://h/p?q=1")
         );
     }
 }
