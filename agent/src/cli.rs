@@ -13,6 +13,30 @@ use crate::daemon;
 pub enum AgentCommand {
     /// Poll the server's metadata, run new deployments through their hooks and signal results.
     Run(Box<RunArgs>),
+    /// Act as `os-collect-config` (the same as running the binary under that name).
+    #[command(disable_help_flag = true)]
+    CollectConfig(PassThrough),
+    /// Act as `os-refresh-config`.
+    #[command(disable_help_flag = true)]
+    RefreshConfig(PassThrough),
+    /// Act as `os-apply-config`.
+    #[command(disable_help_flag = true)]
+    ApplyConfig(PassThrough),
+}
+
+/// Arguments handed unparsed to a built-in tool, which parses them with its own flags.
+#[derive(Debug, Clone, Args)]
+pub struct PassThrough {
+    /// The tool's own arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<std::ffi::OsString>,
+}
+
+impl PassThrough {
+    /// The argument vector the tool sees, with `name` as its program name.
+    fn argv(self, name: &str) -> Vec<std::ffi::OsString> {
+        std::iter::once(name.into()).chain(self.args).collect()
+    }
 }
 
 /// Which collector to start with, named as os-collect-config's options (`[request]`,
@@ -126,6 +150,15 @@ pub async fn execute(cmd: AgentCommand) -> ExitCode {
             Ok(config) => daemon::run(config).await,
             Err(err) => Err(err.into()),
         },
+        AgentCommand::CollectConfig(p) => {
+            return crate::occ::main(p.argv("os-collect-config")).await;
+        }
+        AgentCommand::RefreshConfig(p) => {
+            return crate::refresh_config::main(p.argv("os-refresh-config")).await;
+        }
+        AgentCommand::ApplyConfig(p) => {
+            return crate::apply_config::main(p.argv("os-apply-config")).await;
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -148,6 +181,20 @@ mod tests {
     }
 
     #[test]
+    fn built_in_tools_get_their_arguments_unparsed() {
+        let cli =
+            Cli::try_parse_from(["updraft-agent", "apply-config", "--key", "a.b", "-t", "raw"])
+                .unwrap();
+        let AgentCommand::ApplyConfig(p) = cli.command else {
+            panic!("not apply-config")
+        };
+        assert_eq!(
+            p.argv("os-apply-config"),
+            ["os-apply-config", "--key", "a.b", "-t", "raw"].map(std::ffi::OsString::from)
+        );
+    }
+
+    #[test]
     fn parses_run_with_defaults_and_repeated_hooks_dirs() {
         let cli = Cli::try_parse_from([
             "updraft-agent",
@@ -162,7 +209,9 @@ mod tests {
             "/b",
         ])
         .unwrap();
-        let AgentCommand::Run(args) = cli.command;
+        let AgentCommand::Run(args) = cli.command else {
+            panic!("not run")
+        };
         assert_eq!((args.poll_interval, args.long_poll), (30, 25));
         assert_eq!(args.collector.metadata_url.as_deref(), Some("http://h/m"));
         assert_eq!(args.hooks_dir, [PathBuf::from("/a"), PathBuf::from("/b")]);
@@ -204,7 +253,9 @@ mod tests {
             "other.Metadata",
         ])
         .unwrap();
-        let AgentCommand::Run(args) = cli.command;
+        let AgentCommand::Run(args) = cli.command else {
+            panic!("not run")
+        };
         assert_eq!(
             args.collector.cfn_path,
             ["server.Metadata", "other.Metadata"]
@@ -231,7 +282,9 @@ mod tests {
             "RegionOne",
         ])
         .unwrap();
-        let AgentCommand::Run(args) = cli.command;
+        let AgentCommand::Run(args) = cli.command else {
+            panic!("not run")
+        };
         assert_eq!(
             args.collector.heat_region_name.as_deref(),
             Some("RegionOne")

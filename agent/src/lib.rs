@@ -4,6 +4,7 @@
 //! [`cli`] is the entry point, embedded both by the `updraft-agent` binary and by
 //! `updraft agent`.
 
+pub mod apply_config;
 pub mod backoff;
 pub mod cli;
 pub mod collectors;
@@ -12,8 +13,11 @@ pub mod daemon;
 pub mod http;
 pub mod keystone;
 pub mod metadata;
+pub mod multicall;
 pub mod notify;
+pub mod occ;
 pub mod redact;
+pub mod refresh_config;
 pub mod secret;
 pub mod shutdown;
 pub mod state;
