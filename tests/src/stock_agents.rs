@@ -257,16 +257,14 @@ impl Guest {
         Ok(out.status)
     }
 
-    /// One poll: `os-collect-config --one-time`, which runs os-refresh-config when the
-    /// metadata changed since the last successful run.
-    pub async fn run_once(&mut self) -> anyhow::Result<std::process::ExitStatus> {
+    /// `os-collect-config` with the guest's paths, running os-refresh-config on a change.
+    fn collect_config(&self) -> Command {
         let refresh = format!(
             "os-refresh-config --lockfile {}",
             quote(&self.path("var/run/os-refresh-config.lock"))
         );
         let mut cmd = self.command(&self.agents.venv_bin.join("os-collect-config"));
-        cmd.arg("--one-time")
-            .arg("--config-file")
+        cmd.arg("--config-file")
             .arg(self.path("etc/os-collect-config.conf"))
             .arg("--cachedir")
             .arg(self.path("var/lib/os-collect-config"))
@@ -281,7 +279,24 @@ impl Guest {
             .args(["--ec2-metadata-url", "http://127.0.0.1:9/"])
             .arg("--command")
             .arg(refresh);
+        cmd
+    }
+
+    /// One poll: `os-collect-config --one-time`, which runs os-refresh-config when the
+    /// metadata changed since the last successful run.
+    pub async fn run_once(&mut self) -> anyhow::Result<std::process::ExitStatus> {
+        let mut cmd = self.collect_config();
+        cmd.arg("--one-time");
         self.run("os-collect-config --one-time", cmd).await
+    }
+
+    /// Starts `os-collect-config` as the long-running daemon a guest runs, with its
+    /// configured polling interval; output goes to `log`. Killed when dropped.
+    pub fn spawn_daemon(&self, log: &Path) -> anyhow::Result<tokio::process::Child> {
+        let file = std::fs::File::create(log)?;
+        let mut cmd = self.collect_config();
+        cmd.stdout(file.try_clone()?).stderr(file);
+        cmd.spawn().context("cannot start os-collect-config")
     }
 
     /// Polls (one [`Guest::run_once`] about every half second) until the stack at
