@@ -1,5 +1,6 @@
-//! Golden wire tests of the agent alone against a recording HTTP server: what the cfn and
-//! heat collectors and HEAT_SIGNAL send, byte for byte where it matters (reference
+//! Golden wire tests of the agent alone against a recording HTTP server: what the cfn,
+//! heat and request collectors and the CFN_SIGNAL, TEMP_URL_SIGNAL and HEAT_SIGNAL
+//! transports send (NO_SIGNAL sends nothing), byte for byte where it matters (reference
 //! heat-agents.md §1.5, §4.4), and how the captured DescribeStackResource reply of real
 //! Heat (heat-wire-captures.md) is read.
 
@@ -521,5 +522,197 @@ async fn the_heat_collector_falls_back_to_v3_and_resolves_a_bare_stack_id() {
             "GET /v1/proj/stacks/123",
             "GET /v1/proj/stacks/named/123/resources/server/metadata"
         ]
+    );
+}
+
+#[tokio::test]
+async fn the_request_collector_revalidates_with_the_etag_and_asks_for_a_long_poll() {
+    use updraft_agent::collectors::request::RequestCollector;
+    let calls = Arc::new(AtomicU32::new(0));
+    let seen = calls.clone();
+    let recorder = Recorder::start(move |r| match seen.fetch_add(1, Ordering::SeqCst) {
+        0 => json_reply(
+            200,
+            &[("etag", "\"v1\""), ("preference-applied", "wait=25")],
+            &json!({"deployments": [], "os-collect-config": {"collectors": ["request"]}}),
+        ),
+        1 if r.header("if-none-match") == Some("\"v1\"") => reply(304, &[], ""),
+        _ => json_reply(200, &[], &json!({"deployments": []})),
+    })
+    .await;
+    let url = format!(
+        "{}/temp_url/v1/metadata/abc?temp_url_sig=s3cr3t&temp_url_expires=99",
+        recorder.base
+    );
+    let mut collector = RequestCollector::new(reqwest::Client::new(), &url).unwrap();
+    assert!(
+        !collector.shown_url().contains("s3cr3t"),
+        "{}",
+        collector.shown_url()
+    );
+
+    let first = collector
+        .fetch(Some(Duration::from_secs(25)))
+        .await
+        .unwrap();
+    assert!(first.long_poll_applied);
+    assert!(matches!(first.change, Change::Document(_)), "{first:?}");
+    let second = collector
+        .fetch(Some(Duration::from_secs(25)))
+        .await
+        .unwrap();
+    assert_eq!(second.change, Change::Unchanged);
+    // A server that does not long-poll (a Swift TempURL) is polled without the wait.
+    let third = collector.fetch(None).await.unwrap();
+    assert!(!third.long_poll_applied);
+
+    let r = recorder.requests();
+    assert_eq!(r.len(), 3, "{r:?}");
+    for req in &r {
+        assert_eq!(req.method, "GET");
+        assert_eq!(req.path, "/temp_url/v1/metadata/abc");
+        assert_eq!(
+            req.query.as_deref(),
+            Some("temp_url_sig=s3cr3t&temp_url_expires=99")
+        );
+        assert_eq!(req.body.len(), 0);
+    }
+    assert_eq!(r[0].header("if-none-match"), None);
+    assert_eq!(r[0].header("prefer"), Some("wait=25"));
+    assert_eq!(r[1].header("if-none-match"), Some("\"v1\""));
+    assert_eq!(r[1].header("prefer"), Some("wait=25"));
+    assert_eq!(r[2].header("if-none-match"), Some("\"v1\""));
+    assert_eq!(r[2].header("prefer"), None);
+}
+
+/// A deployment whose inputs name `url` as its signal (and `verb`, when given).
+fn url_deployment(transport: &str, url: &str, verb: Option<&str>) -> Deployment {
+    let mut inputs = vec![
+        json!({"name": "deploy_signal_transport", "value": transport}),
+        json!({"name": "deploy_signal_id", "value": url}),
+    ];
+    if let Some(verb) = verb {
+        inputs.push(json!({"name": "deploy_signal_verb", "value": verb}));
+    }
+    serde_json::from_value(json!({"id": "d1", "name": "dep", "inputs": inputs})).unwrap()
+}
+
+fn signal_of(d: &Deployment) -> Signal {
+    match SignalTarget::of(d).unwrap() {
+        SignalTarget::Send(s) => s,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The path and query of a pre-signed CFN signal URL as real Heat makes them
+/// (heat-wire-captures.md): the ARN percent-encoded, a Timestamp, the EC2 v2 signature.
+const CFN_SIGNAL_PATH: &str = "/v1/signal/arn%3Aopenstack%3Aheat%3A%3A3ad06fb8%3Astacks%2Fst%2F0484218c%2Fresources%2Fdeployment";
+const CFN_SIGNAL_QUERY: &str = "Timestamp=2026-11-02T10%3A00%3A00Z&SignatureMethod=HmacSHA256&AWSAccessKeyId=4b1a7e&SignatureVersion=2&Signature=q%2BZ3Vb%2F0%3D";
+
+#[tokio::test]
+async fn cfn_signal_posts_the_payload_to_the_presigned_url_verbatim() {
+    let recorder = Recorder::start(|_| reply(200, &[], "")).await;
+    let url = format!("{}{CFN_SIGNAL_PATH}?{CFN_SIGNAL_QUERY}", recorder.base);
+    let signal = signal_of(&url_deployment("CFN_SIGNAL", &url, None));
+    assert!(!signal.shown().contains("Signature="), "{}", signal.shown());
+    let status = notifier()
+        .deliver(&signal, PAYLOAD, RetryLimit::DAEMON)
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let r = recorder.requests();
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].method, "POST");
+    assert_eq!(r[0].path, CFN_SIGNAL_PATH);
+    assert_eq!(r[0].query.as_deref(), Some(CFN_SIGNAL_QUERY));
+    assert_eq!(r[0].header("content-type"), Some("application/json"));
+    assert_eq!(r[0].header("x-auth-token"), None);
+    assert_eq!(&r[0].body[..], PAYLOAD);
+}
+
+#[tokio::test]
+async fn temp_url_signal_puts_the_payload_and_retries_a_503() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let seen = calls.clone();
+    let recorder = Recorder::start(move |_| {
+        if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+            reply(503, &[], "busy")
+        } else {
+            reply(201, &[], "")
+        }
+    })
+    .await;
+    let url = format!(
+        "{}/v1/AUTH_proj/heat-signal/dep-1?temp_url_sig=abc&temp_url_expires=2000000000",
+        recorder.base
+    );
+    let signal = signal_of(&url_deployment("TEMP_URL_SIGNAL", &url, Some("PUT")));
+    let status = notifier()
+        .deliver(&signal, PAYLOAD, RetryLimit::DAEMON)
+        .await
+        .unwrap();
+    assert_eq!(status, 201);
+    let r = recorder.requests();
+    assert_eq!(r.len(), 2, "{r:?}");
+    for req in &r {
+        assert_eq!(req.method, "PUT");
+        assert_eq!(req.path, "/v1/AUTH_proj/heat-signal/dep-1");
+        assert_eq!(
+            req.query.as_deref(),
+            Some("temp_url_sig=abc&temp_url_expires=2000000000")
+        );
+        assert_eq!(req.header("content-type"), Some("application/json"));
+        assert_eq!(&req.body[..], PAYLOAD);
+    }
+}
+
+#[tokio::test]
+async fn a_refused_presigned_url_is_a_permanent_failure_never_a_success() {
+    // Real Heat refuses a CFN URL whose signature timestamp is older than 15 minutes.
+    let recorder = Recorder::start(|_| {
+        reply(
+            403,
+            &[("content-type", "text/xml")],
+            "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code></Error></ErrorResponse>",
+        )
+    })
+    .await;
+    let url = format!("{}{CFN_SIGNAL_PATH}?{CFN_SIGNAL_QUERY}", recorder.base);
+    let signal = signal_of(&url_deployment("CFN_SIGNAL", &url, None));
+    let err = notifier()
+        .deliver(&signal, PAYLOAD, RetryLimit::DAEMON)
+        .await
+        .unwrap_err();
+    assert!(err.is_permanent(), "{err}");
+    assert!(
+        matches!(err, DeliveryError::Rejected { attempts: 1, .. }),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("403"), "{text}");
+    assert!(
+        !text.contains("Signature=q"),
+        "the signature leaked: {text}"
+    );
+    assert_eq!(recorder.requests().len(), 1);
+}
+
+#[test]
+fn no_signal_sends_nothing_and_zaqar_is_named_as_unsupported() {
+    let none: Deployment = serde_json::from_value(json!({"id": "d", "inputs": [
+        {"name": "deploy_signal_transport", "value": "NO_SIGNAL"}
+    ]}))
+    .unwrap();
+    assert_eq!(SignalTarget::of(&none).unwrap(), SignalTarget::NoSignal);
+    let zaqar: Deployment = serde_json::from_value(json!({"id": "d", "inputs": [
+        {"name": "deploy_signal_transport", "value": "ZAQAR_SIGNAL"},
+        {"name": "deploy_queue_id", "value": "q"}
+    ]}))
+    .unwrap();
+    assert_eq!(
+        SignalTarget::of(&zaqar).unwrap(),
+        SignalTarget::Unsupported {
+            transport: "ZAQAR_SIGNAL"
+        }
     );
 }
