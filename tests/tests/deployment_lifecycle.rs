@@ -176,3 +176,61 @@ resources:
     agent.kill().await;
     server.stop().await;
 }
+
+/// More deployments waiting for their signals than the engine runs resources at once
+/// (16): all of them reach the server's metadata before any agent runs, and another
+/// server in the same stack is still created meanwhile.
+#[tokio::test]
+async fn twenty_waiting_deployments_do_not_hold_up_the_rest_of_the_stack() {
+    let mut template = String::from(
+        "heat_template_version: 2018-08-31\nresources:\n  server:\n    type: OS::Heat::DeployedServer\n  cfg:\n    type: OS::Heat::SoftwareConfig\n    properties: {group: script, config: \"#!/bin/sh\\necho ok\\n\"}\n",
+    );
+    for d in 0..20 {
+        template.push_str(&format!(
+            "  dep{d:02}:\n    type: OS::Heat::SoftwareDeployment\n    properties: {{config: {{get_resource: cfg}}, server: {{get_resource: server}}, signal_transport: TEMP_URL_SIGNAL}}\n"
+        ));
+    }
+    // Named to sort after the deployments, so it is the last ready resource.
+    template.push_str("  zz_other:\n    type: OS::Heat::DeployedServer\n");
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let stack = api
+        .create_stack("twenty", &template, json!({}))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let (_, md) = api
+            .get(&format!("{stack}/resources/server/metadata"))
+            .await
+            .unwrap();
+        let (_, other) = api
+            .get(&format!("{stack}/resources/zz_other"))
+            .await
+            .unwrap();
+        let published = md["metadata"]["deployments"].as_array().map_or(0, Vec::len);
+        if published == 20 && other["resource"]["resource_status"] == "CREATE_COMPLETE" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "only {published} of 20 deployments published, zz_other {}",
+            other["resource"]["resource_status"]
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let state = tempfile::tempdir().unwrap();
+    let agent = api
+        .start_agent(&stack, "server", state.path(), &[])
+        .await
+        .unwrap();
+    let done = api.wait_stack(&stack, T).await.unwrap();
+    assert_eq!(
+        done["stack_status"],
+        "CREATE_COMPLETE",
+        "{}",
+        agent.log_text()
+    );
+    agent.kill().await;
+    server.stop().await;
+}

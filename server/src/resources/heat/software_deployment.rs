@@ -506,10 +506,12 @@ async fn wait_for_signal(
             return Ok(row);
         }
         // Woken by the signal; the timeout re-reads the row in case a wake-up was missed.
-        services
-            .notifier
-            .wait_deployment(deployment_id, Duration::from_secs(2))
-            .await;
+        crate::engine::scheduler::idle_while(
+            services
+                .notifier
+                .wait_deployment(deployment_id, Duration::from_secs(2)),
+        )
+        .await;
     }
 }
 

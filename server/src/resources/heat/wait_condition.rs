@@ -106,10 +106,12 @@ pub async fn wait_for_signals(
         }
         // Woken by a signal to the handle; re-read at least every 2 s (another node).
         let left = (deadline - now).min(Duration::from_secs(2));
-        ctx.services
-            .notifier
-            .wait_deployment(&wake_key(&ctx.stack.id, &row.name), left)
-            .await;
+        crate::engine::scheduler::idle_while(
+            ctx.services
+                .notifier
+                .wait_deployment(&wake_key(&ctx.stack.id, &row.name), left),
+        )
+        .await;
     }
 }
 
