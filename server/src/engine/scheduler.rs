@@ -34,10 +34,11 @@ pub async fn idle_while<T>(wait: impl Future<Output = T>) -> T {
     let was_held = released.is_some();
     drop(released);
     let out = wait.await;
-    if was_held && let Ok(permit) = slot.slots.clone().acquire_owned().await {
-        if let Ok(mut p) = slot.permit.lock() {
-            *p = Some(permit);
-        }
+    if was_held
+        && let Ok(permit) = slot.slots.clone().acquire_owned().await
+        && let Ok(mut p) = slot.permit.lock()
+    {
+        *p = Some(permit);
     }
     out
 }
