@@ -15,7 +15,7 @@ struct Cli {
     command: AgentCommand,
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if let Some(tool) = args.first().and_then(multicall::invoked_as) {

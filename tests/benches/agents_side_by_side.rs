@@ -48,11 +48,8 @@ fn children_max_rss_mib() -> f64 {
 
 /// Creates the stack and waits until all `n` deployments are in the server's metadata;
 /// returns the stack path and the server's `os_collect_config` section.
-async fn prepared(api: &Api, name: &str, n: usize) -> (String, Value) {
-    let stack = api
-        .create_stack(name, &template(n), json!({}))
-        .await
-        .unwrap();
+async fn prepared(api: &Api, name: &str, template: &str, n: usize) -> (String, Value) {
+    let stack = api.create_stack(name, template, json!({})).await.unwrap();
     loop {
         let (_, md) = api
             .get(&format!("{stack}/resources/server/metadata"))
@@ -83,12 +80,25 @@ async fn settle(api: &Api, stack: &str, started: Instant) -> Duration {
     started.elapsed()
 }
 
-async fn ours(api: &Api, n: usize) -> Figures {
-    let (stack, occ) = prepared(api, &format!("ours{n}"), n).await;
+/// The static build `packaging/build-agent.sh` makes, relative to the repository.
+const STATIC_AGENT: &str = "target/x86_64-unknown-linux-gnu/agent/updraft-agent";
+
+/// The agent builds to measure: the release build, and the static one when it was built.
+fn our_builds() -> Vec<(&'static str, std::path::PathBuf)> {
+    let mut builds = vec![("updraft-agent", binary("updraft-agent"))];
+    let static_agent = repo_root().join(STATIC_AGENT);
+    if static_agent.exists() {
+        builds.push(("  (static)", static_agent));
+    }
+    builds
+}
+
+async fn ours(api: &Api, program: &std::path::Path, n: usize) -> Figures {
+    let (stack, occ) = prepared(api, &format!("ours{n}-{}", api_nonce()), &template(n), n).await;
     let state = tempfile::tempdir().unwrap();
     let url = occ["request"]["metadata_url"].as_str().unwrap();
     let started = Instant::now();
-    let status = tokio::process::Command::new(binary("updraft-agent"))
+    let status = tokio::process::Command::new(program)
         .args(["run", "--one-time", "--metadata-url", url, "--state-dir"])
         .arg(state.path())
         .env("RUST_LOG", "warn")
@@ -105,7 +115,7 @@ async fn ours(api: &Api, n: usize) -> Figures {
 }
 
 async fn stock(api: &Api, agents: &StockAgents, n: usize) -> Figures {
-    let (stack, occ) = prepared(api, &format!("stock{n}"), n).await;
+    let (stack, occ) = prepared(api, &format!("stock{n}"), &template(n), n).await;
     let mut guest = Guest::new(agents, &occ).await.unwrap();
     let started = Instant::now();
     let status = guest.run_once().await.unwrap();
@@ -157,8 +167,16 @@ fn vm_rss_mib(pid: u32) -> f64 {
 
 /// Which daemon to run.
 enum Daemon<'a> {
-    Ours,
+    Ours(&'a std::path::Path),
     Stock(&'a StockAgents),
+}
+
+/// A suffix making stack names unique across the runs of one bench.
+fn api_nonce() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
 }
 
 /// A running daemon of either kind, killed when dropped.
@@ -184,18 +202,15 @@ impl Running {
 async fn daemon_figures(api: &Api, who: Daemon<'_>, samples: usize) -> (Vec<f64>, f64) {
     let stamps = tempfile::tempdir().unwrap();
     let name = match who {
-        Daemon::Ours => "daemon-ours",
-        Daemon::Stock(_) => "daemon-stock",
+        Daemon::Ours(_) => format!("daemon-ours-{}", api_nonce()),
+        Daemon::Stock(_) => "daemon-stock".to_string(),
     };
-    let stack = api
-        .create_stack(name, &stamp_template(1, stamps.path()), json!({}))
-        .await
-        .unwrap();
-    let occ = api.collect_config(&stack, "server").await.unwrap();
+    let (stack, occ) = prepared(api, &name, &stamp_template(1, stamps.path()), 1).await;
     let state = tempfile::tempdir().unwrap();
     let running = match who {
-        Daemon::Ours => Running::Ours(
-            Agent::start_for(
+        Daemon::Ours(program) => Running::Ours(
+            Agent::start_binary_for(
+                program,
                 &occ,
                 &state.path().join("agent"),
                 &["--poll-interval", "30"],
@@ -308,9 +323,12 @@ async fn main() {
     // N=1 first warms each side's files, so N=3 is the warm three-deployment cycle.
     let sizes = [1usize, 3, 5, 20];
     // Ours first: the children's peak RSS only grows, so the stock figure comes second.
+    let builds = our_builds();
     let mut rows = Vec::new();
-    for n in sizes {
-        rows.push(("updraft-agent", n, ours(&api, n).await));
+    for (who, program) in &builds {
+        for n in sizes {
+            rows.push((*who, n, ours(&api, program, n).await));
+        }
     }
     for n in sizes {
         rows.push(("stock chain", n, stock(&api, &agents, n).await));
@@ -331,26 +349,23 @@ async fn main() {
         );
     }
 
-    let (ours_latency, ours_rss) = daemon_figures(&api, Daemon::Ours, 5).await;
-    let (stock_latency, stock_rss) = daemon_figures(&api, Daemon::Stock(&agents), 3).await;
+    let mut daemons = Vec::new();
+    for (who, program) in &builds {
+        daemons.push((*who, daemon_figures(&api, Daemon::Ours(program), 5).await));
+    }
+    daemons.push((
+        "os-collect-cfg",
+        daemon_figures(&api, Daemon::Stock(&agents), 3).await,
+    ));
     println!();
     println!("daemons: metadata change -> hook start (s), and idle resident set");
     println!(
         "{:<14} {:<44} {:>14}",
         "agent", "change -> hook start (s)", "idle RSS (MiB)"
     );
-    println!(
-        "{:<14} {:<44} {:>14.1}",
-        "updraft-agent",
-        summary(&ours_latency),
-        ours_rss
-    );
-    println!(
-        "{:<14} {:<44} {:>14.1}",
-        "os-collect-cfg",
-        summary(&stock_latency),
-        stock_rss
-    );
+    for (who, (latency, rss)) in daemons {
+        println!("{who:<14} {:<44} {rss:>14.1}", summary(&latency));
+    }
     println!();
     println!("agent binaries (build the static one with packaging/build-agent.sh)");
     for (path, size, ldd) in binary_figures() {

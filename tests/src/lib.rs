@@ -448,20 +448,32 @@ impl Agent {
     /// `extra` sets `--poll-interval`.
     pub fn start(metadata_url: &str, state_dir: &Path, extra: &[&str]) -> anyhow::Result<Self> {
         let args = ["--metadata-url".to_string(), metadata_url.to_string()];
-        Self::spawn(&args, &[], state_dir, extra)
+        Self::spawn(&binary("updraft-agent"), &args, &[], state_dir, extra)
     }
 
     /// Starts an agent configured as an `os-collect-config` section (a DeployedServer's
     /// `os_collect_config` attribute) says: its first request/cfn/heat collector, secrets
     /// passed in the environment.
     pub fn start_for(section: &Value, state_dir: &Path, extra: &[&str]) -> anyhow::Result<Self> {
+        Self::start_binary_for(&binary("updraft-agent"), section, state_dir, extra)
+    }
+
+    /// [`Agent::start_for`] with another build of the agent (`program`), e.g. the static
+    /// one a benchmark measures.
+    pub fn start_binary_for(
+        program: &Path,
+        section: &Value,
+        state_dir: &Path,
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
         let settings = updraft_agent::collectors::CollectorSettings::from_section(section)?
             .with_context(|| format!("no collector this agent runs in {section}"))?;
         let line = settings.command_line();
-        Self::spawn(&line.args, &line.env, state_dir, extra)
+        Self::spawn(program, &line.args, &line.env, state_dir, extra)
     }
 
     fn spawn(
+        program: &Path,
         args: &[String],
         env: &[(String, String)],
         state_dir: &Path,
@@ -475,7 +487,7 @@ impl Agent {
                 .as_nanos()
         ));
         let file = std::fs::File::create(&log)?;
-        let child = Command::new(binary("updraft-agent"))
+        let child = Command::new(program)
             .arg("run")
             .args(args)
             .envs(env.iter().map(|(k, v)| (k, v)))
