@@ -102,6 +102,9 @@ pub struct CollectorArgs {
     pub heat_region_name: Option<String>,
 }
 
+/// The default state directory: heat-config's.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/heat-config";
+
 /// Options of `run`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -109,8 +112,10 @@ pub struct RunArgs {
     #[command(flatten)]
     pub collector: CollectorArgs,
 
-    /// Directory for the agent's state (deployed records live in `<DIR>/deployed`).
-    #[arg(long, env = "UPDRAFT_STATE_DIR")]
+    /// Directory for the agent's state. Deployed records live in `<DIR>/deployed`, which
+    /// by default is heat-config's own `/var/lib/heat-config/deployed`: an image moving
+    /// from the Python agents keeps its record of what already ran.
+    #[arg(long, env = "UPDRAFT_STATE_DIR", default_value = DEFAULT_STATE_DIR)]
     pub state_dir: PathBuf,
 
     /// Fetch once, run new deployments, deliver their signals, then exit.
@@ -217,6 +222,11 @@ mod tests {
         assert_eq!(args.hooks_dir, [PathBuf::from("/a"), PathBuf::from("/b")]);
         assert!(!args.one_time);
         assert_eq!(args.hook_timeout, None);
+        let cli = Cli::try_parse_from(["x", "run", "--metadata-url", "u"]).unwrap();
+        let AgentCommand::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(args.state_dir, PathBuf::from("/var/lib/heat-config"));
         assert!(
             Cli::try_parse_from([
                 "x",
