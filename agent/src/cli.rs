@@ -22,6 +22,9 @@ pub enum AgentCommand {
     /// Act as `os-apply-config`.
     #[command(disable_help_flag = true)]
     ApplyConfig(PassThrough),
+    /// Signal a wait condition handle URL, as `cfn-signal` (same flags).
+    #[command(disable_help_flag = true)]
+    Signal(PassThrough),
 }
 
 /// Arguments handed unparsed to a built-in tool, which parses them with its own flags.
@@ -164,6 +167,7 @@ pub async fn execute(cmd: AgentCommand) -> ExitCode {
         AgentCommand::ApplyConfig(p) => {
             return crate::apply_config::main(p.argv("os-apply-config")).await;
         }
+        AgentCommand::Signal(p) => return crate::cfn_signal::main(p.argv("cfn-signal")).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,11 +14,17 @@ pub struct ClientError(String);
 /// The shared client: rustls, connect timeout, an agent user agent. Per-request timeouts
 /// are set by the callers.
 pub fn client() -> Result<reqwest::Client, ClientError> {
+    build(builder())
+}
+
+fn builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .user_agent(concat!("updraft-agent/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|err| ClientError(describe(&err)))
+}
+
+fn build(builder: reqwest::ClientBuilder) -> Result<reqwest::Client, ClientError> {
+    builder.build().map_err(|err| ClientError(describe(&err)))
 }
 
 /// A one-phrase reason for a failed request that never includes the URL (reqwest's own
@@ -42,10 +48,10 @@ pub fn describe(err: &reqwest::Error) -> String {
 
 /// [`client`] that does not follow redirects (to read a `Location`).
 pub fn client_without_redirects() -> Result<reqwest::Client, ClientError> {
-    reqwest::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .user_agent(concat!("updraft-agent/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|err| ClientError(describe(&err)))
+    build(builder().redirect(reqwest::redirect::Policy::none()))
+}
+
+/// [`client`] accepting any TLS certificate (`cfn-signal -k`).
+pub fn client_accepting_any_certificate() -> Result<reqwest::Client, ClientError> {
+    build(builder().danger_accept_invalid_certs(true))
 }

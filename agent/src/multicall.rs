@@ -16,6 +16,8 @@ pub enum Tool {
     RefreshConfig,
     /// `os-apply-config`: [`crate::apply_config`].
     ApplyConfig,
+    /// `cfn-signal`: [`crate::cfn_signal`].
+    CfnSignal,
 }
 
 /// The installed names and the tool each one is.
@@ -23,6 +25,7 @@ pub const NAMES: &[(&str, Tool)] = &[
     ("os-collect-config", Tool::CollectConfig),
     ("os-refresh-config", Tool::RefreshConfig),
     ("os-apply-config", Tool::ApplyConfig),
+    ("cfn-signal", Tool::CfnSignal),
 ];
 
 /// The tool `argv0` names (its file name, without directories); `None` for any name not
@@ -44,6 +47,7 @@ pub async fn run(tool: Tool, args: Vec<OsString>) -> ExitCode {
         Tool::CollectConfig => crate::occ::main(args).await,
         Tool::RefreshConfig => crate::refresh_config::main(args).await,
         Tool::ApplyConfig => crate::apply_config::main(args).await,
+        Tool::CfnSignal => crate::cfn_signal::main(args).await,
     }
 }
 

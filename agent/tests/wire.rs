@@ -716,3 +716,40 @@ fn no_signal_sends_nothing_and_zaqar_is_named_as_unsupported() {
         }
     );
 }
+
+#[tokio::test]
+async fn cfn_signal_puts_heat_cfntools_body_without_a_content_type() {
+    use clap::Parser as _;
+    use updraft_agent::cfn_signal::{SignalArgs, send};
+    let recorder = Recorder::start(|_| reply(200, &[], "")).await;
+    let url = format!(
+        "{}/v1/waitcondition/arn%3Aopenstack%3Aheat%3A%3Ap%3Astacks%2Fs%2F1%2Fresources%2Fhandle?Timestamp=t&SignatureMethod=HmacSHA256&AWSAccessKeyId=a&SignatureVersion=2&Signature=s",
+        recorder.base
+    );
+    let args = SignalArgs::try_parse_from([
+        "cfn-signal",
+        "-e",
+        "0",
+        "-r",
+        "booted",
+        "-i",
+        "1",
+        "-d",
+        "ok",
+        &url,
+    ])
+    .unwrap();
+    assert_eq!(send(&args).await.unwrap(), 200);
+    let r = recorder.requests();
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].method, "PUT");
+    assert_eq!(
+        r[0].path,
+        "/v1/waitcondition/arn%3Aopenstack%3Aheat%3A%3Ap%3Astacks%2Fs%2F1%2Fresources%2Fhandle"
+    );
+    assert_eq!(r[0].header("content-type"), None);
+    assert_eq!(
+        std::str::from_utf8(&r[0].body).unwrap(),
+        r#"{"Status":"SUCCESS","Reason":"booted","UniqueId":"1","Data":"ok"}"#
+    );
+}

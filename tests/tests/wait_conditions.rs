@@ -298,3 +298,87 @@ async fn cfn_signal_and_curl_put_complete_an_aws_wait_condition() {
     assert_eq!(reply, "403");
     server.stop().await;
 }
+
+/// Our `cfn-signal`: `updraft-agent` linked under that name, and `updraft-agent signal`.
+#[tokio::test]
+async fn our_cfn_signal_completes_an_aws_wait_condition_and_fails_when_refused() {
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let stack = api
+        .create_stack("ourcfn", AWS_TEMPLATE, json!({}))
+        .await
+        .unwrap();
+    api.wait_resource(&stack, "handle", "CREATE_COMPLETE", WAIT)
+        .await
+        .unwrap();
+    let url = output_now(&api, &stack, "url").await;
+    let url = url.as_str().unwrap().to_string();
+    let bin = tempfile::tempdir().unwrap();
+    let cfn_signal = bin.path().join("cfn-signal");
+    std::os::unix::fs::symlink(updraft_e2e::binary("updraft-agent"), &cfn_signal).unwrap();
+
+    // Refused (a tampered signature): exit 1, the status said, the signature not shown.
+    let tampered = url.replace("Signature=", "Signature=x");
+    let out = std::process::Command::new(&cfn_signal)
+        .args(["-e", "0", "-i", "bad", &tampered])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("403"), "{stderr}");
+    assert!(!stderr.contains("Signature="), "{stderr}");
+
+    let out = std::process::Command::new(&cfn_signal)
+        .args([
+            "-e", "0", "-r", "booted", "-i", "first", "-d", "hello", &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = std::process::Command::new(updraft_e2e::binary("updraft-agent"))
+        .args(["signal", "--id", "second", "--data", "world", &url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let body = api.wait_stack(&stack, WAIT).await.unwrap();
+    assert_eq!(body["stack_status"], "CREATE_COMPLETE", "{body}");
+    let data: Value = serde_json::from_str(Api::output(&body, "data").as_str().unwrap()).unwrap();
+    assert_eq!(data, json!({"first": "hello", "second": "world"}));
+
+    // A failure exit code fails a second stack's wait condition with the reason.
+    let stack2 = api
+        .create_stack("ourcfn2", AWS_TEMPLATE, json!({}))
+        .await
+        .unwrap();
+    api.wait_resource(&stack2, "handle", "CREATE_COMPLETE", WAIT)
+        .await
+        .unwrap();
+    let url2 = output_now(&api, &stack2, "url").await;
+    let out = std::process::Command::new(&cfn_signal)
+        .args(["-e", "3", "-r", "install failed", url2.as_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let body = api.wait_stack(&stack2, WAIT).await.unwrap();
+    assert_eq!(body["stack_status"], "CREATE_FAILED", "{body}");
+    assert!(
+        body["stack_status_reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("install failed"),
+        "{body}"
+    );
+    server.stop().await;
+}

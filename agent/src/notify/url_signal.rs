@@ -19,6 +19,9 @@ pub struct UrlSignal {
     pub method: Method,
     /// The URL without its query string, for logs.
     pub shown: String,
+    /// The `Content-Type` sent: `application/json` for heat-config-notify's signals;
+    /// `None` sends none, as heat-cfntools' `cfn-signal` does.
+    pub content_type: Option<&'static str>,
 }
 
 impl std::fmt::Debug for UrlSignal {
@@ -43,22 +46,29 @@ impl UrlSignal {
             .unwrap_or("POST")
             .to_ascii_uppercase();
         let method = Method::from_bytes(verb.as_bytes()).map_err(|_| TargetError::BadVerb)?;
-        Ok(UrlSignal {
+        Ok(UrlSignal::new(url, method))
+    }
+
+    /// A signal of `method` to `url`, sent as `application/json`.
+    pub fn new(url: Url, method: Method) -> Self {
+        UrlSignal {
             shown: redact_url(&url),
             url,
             method,
-        })
+            content_type: Some("application/json"),
+        }
     }
 
     /// One request.
     pub(crate) async fn attempt(&self, client: &reqwest::Client, body: &[u8]) -> Attempt {
-        let sent = client
+        let mut request = client
             .request(self.method.clone(), self.url.clone())
-            .header(CONTENT_TYPE, "application/json")
             .timeout(SIGNAL_TIMEOUT)
-            .body(body.to_vec())
-            .send()
-            .await;
+            .body(body.to_vec());
+        if let Some(content_type) = self.content_type {
+            request = request.header(CONTENT_TYPE, content_type);
+        }
+        let sent = request.send().await;
         match sent {
             Ok(response) => classify(response.status()),
             Err(err) => Attempt::Retry(http::describe(&err)),
