@@ -578,7 +578,10 @@ fn differential_against_stock_os_apply_config() {
         cases.len()
     );
     // Guards against a harness where both sides fail the same way on every case.
-    assert!(productive >= 40, "only {productive} cases produced output from stock");
+    assert!(
+        productive >= 40,
+        "only {productive} cases produced output from stock"
+    );
     assert!(
         failures.is_empty(),
         "{} disagreements:\n{}",

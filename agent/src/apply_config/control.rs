@@ -104,28 +104,51 @@ pub fn parse(text: &str) -> Result<Control, String> {
 }
 
 fn owner(value: &Scalar) -> Result<u32, String> {
-    let user = match value {
-        Scalar::Int(id) => u32::try_from(*id)
-            .ok()
-            .and_then(|id| User::from_uid(Uid::from_raw(id)).ok().flatten()),
-        Scalar::Str(name) => User::from_name(name).ok().flatten(),
-        other => return Err(format!("owner '{other}' must be a string or int")),
-    };
-    user.map(|u| u.uid.as_raw())
-        .ok_or_else(|| format!("owner '{value}' not found in passwd database"))
+    account_id(
+        value,
+        ("owner", "passwd"),
+        |id| {
+            User::from_uid(Uid::from_raw(id))
+                .ok()
+                .flatten()
+                .map(|u| u.uid.as_raw())
+        },
+        |name| User::from_name(name).ok().flatten().map(|u| u.uid.as_raw()),
+    )
 }
 
 fn group(value: &Scalar) -> Result<u32, String> {
-    let group = match value {
-        Scalar::Int(id) => u32::try_from(*id)
-            .ok()
-            .and_then(|id| Group::from_gid(Gid::from_raw(id)).ok().flatten()),
-        Scalar::Str(name) => Group::from_name(name).ok().flatten(),
-        other => return Err(format!("group '{other}' must be a string or int")),
+    account_id(
+        value,
+        ("group", "group"),
+        |id| {
+            Group::from_gid(Gid::from_raw(id))
+                .ok()
+                .flatten()
+                .map(|g| g.gid.as_raw())
+        },
+        |name| {
+            Group::from_name(name)
+                .ok()
+                .flatten()
+                .map(|g| g.gid.as_raw())
+        },
+    )
+}
+
+/// An owner or group given by id or by name, which must exist in `database`.
+fn account_id(
+    value: &Scalar,
+    (what, database): (&str, &str),
+    by_id: impl Fn(u32) -> Option<u32>,
+    by_name: impl Fn(&str) -> Option<u32>,
+) -> Result<u32, String> {
+    let found = match value {
+        Scalar::Int(id) => u32::try_from(*id).ok().and_then(by_id),
+        Scalar::Str(name) => by_name(name),
+        other => return Err(format!("{what} '{other}' must be a string or int")),
     };
-    group
-        .map(|g| g.gid.as_raw())
-        .ok_or_else(|| format!("group '{value}' not found in group database"))
+    found.ok_or_else(|| format!("{what} '{value}' not found in {database} database"))
 }
 
 /// The `key: value` pairs of a block mapping (or nothing, for an empty or null document).
