@@ -652,3 +652,118 @@ fn a_bad_metadata_file_is_named_on_stderr() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("md.json"));
 }
+
+/// A small deterministic generator of well-formed templates (balanced sections, mixed
+/// tag forms, standalone and inline placements, stray braces) for the generated
+/// differential below.
+struct TemplateGen(u64);
+
+impl TemplateGen {
+    fn next(&mut self, n: usize) -> usize {
+        // xorshift64: reproducible without a dependency.
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[self.next(from.len())]
+    }
+
+    fn body(&mut self, depth: usize, out: &mut String) {
+        const NAMES: &[&str] = &[
+            "s",
+            "b",
+            "f",
+            "n",
+            "fl",
+            "z",
+            "l",
+            "d",
+            "d.k",
+            "d.in",
+            "d.in.deep",
+            "e",
+            "zero",
+            "el",
+            "nope",
+            ".",
+            "v",
+        ];
+        const TEXT: &[&str] = &["x", " ", "\n", "  ", "\r\n", "{ ", "}", "t\n", "\t"];
+        for _ in 0..=self.next(5) {
+            let name = self.pick(NAMES);
+            match self.next(if depth == 0 { 7 } else { 10 }) {
+                0 | 1 => out.push_str(self.pick(TEXT)),
+                2 => out.push_str(&format!("{{{{{name}}}}}")),
+                3 => out.push_str(&format!("{{{{{{{name}}}}}}}")),
+                4 => out.push_str(&format!("{{{{& {name} }}}}")),
+                5 => out.push_str("{{! a comment }}"),
+                6 => out.push_str(&format!("{{{{>{name}}}}}")),
+                kind => {
+                    let (open, lead) = (
+                        if kind == 9 { '^' } else { '#' },
+                        self.pick(&["", "\n", "\n  ", " "]),
+                    );
+                    let tail = self.pick(&["", "\n", " \n"]);
+                    out.push_str(&format!("{lead}{{{{{open}{name}}}}}{tail}"));
+                    self.body(depth - 1, out);
+                    out.push_str(&format!("{lead}{{{{/{name}}}}}{tail}"));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn generated_templates_render_as_stock_does() {
+    let Some(python) = stock_python() else { return };
+    let (_bin_dir, bin) = ours();
+    let mut generator = TemplateGen(0x5eed_cafe_f00d);
+    let templates: Vec<(String, String)> = (0..300)
+        .map(|i| {
+            let mut text = String::new();
+            generator.body(3, &mut text);
+            (format!("g{i:03}"), text)
+        })
+        .collect();
+    let case = Case {
+        metadata: &[("md.json", RICH)],
+        ..BASE
+    };
+    let (stock_dirs, our_dirs) = (setup(&case), setup(&case));
+    for dirs in [&stock_dirs, &our_dirs] {
+        for (name, text) in &templates {
+            std::fs::write(dirs.templates.join(name), text).unwrap();
+        }
+    }
+    let stock = run_stock(&python, &stock_dirs, &case);
+    let mine = run_ours(&bin, &our_dirs, &case);
+    assert!(
+        stock.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stock.stderr)
+    );
+    assert!(
+        mine.status.success(),
+        "{}",
+        String::from_utf8_lossy(&mine.stderr)
+    );
+    let mut differing = Vec::new();
+    for (name, text) in &templates {
+        let read = |d: &Dirs| std::fs::read_to_string(d.output.join(name)).unwrap();
+        let (want, got) = (read(&stock_dirs), read(&our_dirs));
+        if want != got {
+            differing.push(format!(
+                "{name} {text:?}\n  stock {want:?}\n  ours  {got:?}"
+            ));
+        }
+    }
+    assert!(
+        differing.is_empty(),
+        "{} of 300 differ:\n{}",
+        differing.len(),
+        differing.join("\n")
+    );
+}
