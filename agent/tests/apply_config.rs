@@ -355,6 +355,15 @@ fn cases() -> Vec<Case> {
         rich(&["-m", "{M}/md.json", "--boolean-key", "s"]),
         rich(&["-m", "{M}/md.json", "--boolean-key", "nope"]),
         rich(&["-m", "{M}/md.json", "--key", "n", "--boolean-key", "f"]),
+        tpl(
+            "oac flow mapping and yaml 1.1 booleans",
+            &[
+                ("a", "", 0o644),
+                ("a.oac", "{allow_empty: no}\n", 0o644),
+                ("b", "x", 0o644),
+                ("b.oac", "# c\n{mode: 0640, allow_empty: yes}\n", 0o644),
+            ],
+        ),
         // Deliberate deviations, checked on our side only.
         Case {
             name: "unclosed section: upstream renders only its tail, we refuse",

@@ -162,6 +162,15 @@ fn mapping(text: &str) -> Result<Vec<(String, Scalar)>, String> {
         .collect();
     if let [only] = lines.as_slice() {
         let doc = only.trim();
+        // A one-line flow mapping, `{mode: 0600, allow_empty: false}`.
+        if let Some(inner) = doc.strip_prefix('{').and_then(|d| d.strip_suffix('}')) {
+            let entries: Vec<&str> = inner
+                .split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .collect();
+            return entries.into_iter().map(pair).collect();
+        }
         if !doc.contains(": ") && !doc.ends_with(':') {
             return match resolve(doc) {
                 // PyYAML's `safe_load(...) or {}`: a falsy document is no control at all.
@@ -177,17 +186,22 @@ fn mapping(text: &str) -> Result<Vec<(String, Scalar)>, String> {
                 "nested or indented YAML is not a flat mapping: {line:?}"
             ));
         }
-        let (key, value) = line
-            .split_once(": ")
-            .or_else(|| line.strip_suffix(':').map(|k| (k, "")))
-            .ok_or_else(|| "header is not a dict".to_string())?;
-        let key = match resolve(key.trim()) {
-            Scalar::Str(s) => s,
-            other => other.to_string(),
-        };
-        pairs.push((key, resolve(value.trim())));
+        pairs.push(pair(line)?);
     }
     Ok(pairs)
+}
+
+/// One `key: value` entry.
+fn pair(entry: &str) -> Result<(String, Scalar), String> {
+    let (key, value) = entry
+        .split_once(": ")
+        .or_else(|| entry.strip_suffix(':').map(|k| (k, "")))
+        .ok_or_else(|| "header is not a dict".to_string())?;
+    let key = match resolve(key.trim()) {
+        Scalar::Str(s) => s,
+        other => other.to_string(),
+    };
+    Ok((key, resolve(value.trim())))
 }
 
 fn strip_comment(line: &str) -> &str {
@@ -270,6 +284,8 @@ mod tests {
         assert_eq!(parse("mode: 420").unwrap().mode, Some(0o644));
         assert_eq!(parse("").unwrap(), Control::default());
         assert_eq!(parse("mode: 0").unwrap().mode, None);
+        let flow = parse("{mode: 0600, allow_empty: false}").unwrap();
+        assert_eq!((flow.mode, flow.allow_empty), (Some(0o600), false));
     }
 
     #[test]
