@@ -84,7 +84,7 @@ fn ours() -> (tempfile::TempDir, PathBuf) {
     (dir, link)
 }
 
-fn run(bin: &Path, base: &Path, lock: &Path, extra: &[&str], path_env: Option<&str>) -> Output {
+fn run(bin: &Path, base: &Path, lock: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(bin);
     command
         .env("OS_REFRESH_CONFIG_BASE_DIR", base)
@@ -93,9 +93,7 @@ fn run(bin: &Path, base: &Path, lock: &Path, extra: &[&str], path_env: Option<&s
         .arg("--lockfile")
         .arg(lock)
         .args(extra);
-    if let Some(path) = path_env {
-        command.env("PATH", path);
-    }
+    command.envs(env.iter().copied());
     command.output().unwrap()
 }
 
@@ -123,18 +121,28 @@ fn run_parts_rules_match_stock_os_refresh_config() {
         return;
     };
     let (_d, our_bin) = ours();
-    for (tree, want_exit) in [(rules_tree as fn(&Path), 0), (failing_tree, 1)] {
+    // The default name rule, a failing phase, and a custom RUN_PARTS_REGEX that lets
+    // dotted names (and so `sort -n` on `20.sh`) in.
+    let dotted = [("RUN_PARTS_REGEX", "^[0-9A-Za-z_.-]+$")];
+    let runs: [(fn(&Path), &[(&str, &str)], i32); 3] = [
+        (rules_tree, &[], 0),
+        (failing_tree, &[], 1),
+        (rules_tree, &dotted, 0),
+    ];
+    for (tree, env, want_exit) in runs {
         let root = tempfile::tempdir().unwrap();
         let base = root.path().join("base");
         tree(&base);
+        let mut stock_env = vec![("PATH", path.as_str())];
+        stock_env.extend_from_slice(env);
         let stock = run(
             &stock_bin,
             &base,
             &root.path().join("stock.lock"),
             &[],
-            Some(&path),
+            &stock_env,
         );
-        let mine = run(&our_bin, &base, &root.path().join("our.lock"), &[], None);
+        let mine = run(&our_bin, &base, &root.path().join("our.lock"), &[], env);
         let text = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
         assert_eq!(
             stock.status.code(),
@@ -150,6 +158,7 @@ fn run_parts_rules_match_stock_os_refresh_config() {
         );
         assert_eq!(text(&mine), text(&stock));
         assert!(!text(&stock).is_empty());
+        assert_eq!(text(&stock).contains("configure.d/20.sh"), !env.is_empty());
     }
 }
 
@@ -159,7 +168,7 @@ fn phases_run_in_order_with_environment_and_stop_at_the_first_failure() {
     let root = tempfile::tempdir().unwrap();
     let base = root.path().join("base");
     rules_tree(&base);
-    let out = run(&bin, &base, &root.path().join("lock"), &[], None);
+    let out = run(&bin, &base, &root.path().join("lock"), &[], &[]);
     assert!(out.status.success());
     let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -188,7 +197,7 @@ fn phases_run_in_order_with_environment_and_stop_at_the_first_failure() {
     let root = tempfile::tempdir().unwrap();
     let base = root.path().join("base");
     failing_tree(&base);
-    let out = run(&bin, &base, &root.path().join("lock"), &[], None);
+    let out = run(&bin, &base, &root.path().join("lock"), &[], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
@@ -218,11 +227,11 @@ fn a_held_lock_exits_11_and_no_phase_runs() {
         .open(&lock)
         .unwrap();
     let held = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock).unwrap();
-    let out = run(&bin, &base, &lock, &[], None);
+    let out = run(&bin, &base, &lock, &[], &[]);
     assert_eq!(out.status.code(), Some(11));
     assert!(!marker.exists());
     drop(held);
-    let out = run(&bin, &base, &lock, &[], None);
+    let out = run(&bin, &base, &lock, &[], &[]);
     assert!(out.status.success());
     assert!(marker.exists());
     assert_eq!(
@@ -254,7 +263,7 @@ fn timeout_kills_the_whole_process_group_then_runs_error_handlers() {
         &base,
         &root.path().join("lock"),
         &["--timeout", "1"],
-        None,
+        &[],
     );
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(out.status.code(), Some(1));
@@ -274,18 +283,18 @@ fn printing_flags_and_an_empty_base() {
     let (_d, bin) = ours();
     let root = tempfile::tempdir().unwrap();
     let lock = root.path().join("lock");
-    let out = run(&bin, root.path(), &lock, &["--print-base"], None);
+    let out = run(&bin, root.path(), &lock, &["--print-base"], &[]);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         format!("{}\n", root.path().display())
     );
-    let out = run(&bin, root.path(), &lock, &["--print-phases"], None);
+    let out = run(&bin, root.path(), &lock, &["--print-phases"], &[]);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "pre-configure\tconfigure\tpost-configure\tmigration\n"
     );
-    let out = run(&bin, root.path(), &lock, &[], None);
+    let out = run(&bin, root.path(), &lock, &[], &[]);
     assert!(out.status.success() && out.stdout.is_empty());
-    let out = run(&bin, root.path(), &lock, &["--bogus"], None);
+    let out = run(&bin, root.path(), &lock, &["--bogus"], &[]);
     assert_eq!(out.status.code(), Some(2));
 }
