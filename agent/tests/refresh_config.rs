@@ -77,6 +77,9 @@ fn failing_tree(base: &Path) {
     echo(base, "error.d/10-handler");
 }
 
+/// Fills a base directory.
+type TreeBuilder = fn(&Path);
+
 fn ours() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("os-refresh-config");
@@ -124,7 +127,7 @@ fn run_parts_rules_match_stock_os_refresh_config() {
     // The default name rule, a failing phase, and a custom RUN_PARTS_REGEX that lets
     // dotted names (and so `sort -n` on `20.sh`) in.
     let dotted = [("RUN_PARTS_REGEX", "^[0-9A-Za-z_.-]+$")];
-    let runs: [(fn(&Path), &[(&str, &str)], i32); 3] = [
+    let runs: [(TreeBuilder, &[(&str, &str)], i32); 3] = [
         (rules_tree, &[], 0),
         (failing_tree, &[], 1),
         (rules_tree, &dotted, 0),
