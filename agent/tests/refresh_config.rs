@@ -80,6 +80,11 @@ fn failing_tree(base: &Path) {
 /// Fills a base directory.
 type TreeBuilder = fn(&Path);
 
+/// Extra environment for one run.
+type Env = &'static [(&'static str, &'static str)];
+
+const DOTTED: Env = &[("RUN_PARTS_REGEX", "^[0-9A-Za-z_.-]+$")];
+
 fn ours() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("os-refresh-config");
@@ -126,11 +131,10 @@ fn run_parts_rules_match_stock_os_refresh_config() {
     let (_d, our_bin) = ours();
     // The default name rule, a failing phase, and a custom RUN_PARTS_REGEX that lets
     // dotted names (and so `sort -n` on `20.sh`) in.
-    let dotted = [("RUN_PARTS_REGEX", "^[0-9A-Za-z_.-]+$")];
-    let runs: [(TreeBuilder, &[(&str, &str)], i32); 3] = [
+    let runs: [(TreeBuilder, Env, i32); 3] = [
         (rules_tree, &[], 0),
         (failing_tree, &[], 1),
-        (rules_tree, &dotted, 0),
+        (rules_tree, DOTTED, 0),
     ];
     for (tree, env, want_exit) in runs {
         let root = tempfile::tempdir().unwrap();
