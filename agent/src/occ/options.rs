@@ -512,12 +512,92 @@ impl Resolved {
             .or_else(|| self.files.get(&id))
     }
 
-    fn string(&self, group: &str, name: &str) -> Option<String> {
-        self.raw(group, name).and_then(|(v, _)| v.last().cloned())
+    fn string(&self, group: &str, name: &str) -> Result<Option<String>, OptionsError> {
+        let Some((values, origin)) = self.raw(group, name) else {
+            return Ok(None);
+        };
+        match values.last() {
+            Some(v) => self.substitute(v, group, name, origin).map(Some),
+            None => Ok(None),
+        }
     }
 
-    fn list(&self, group: &str, name: &str) -> Option<Vec<String>> {
-        self.raw(group, name).map(|(v, _)| v.clone())
+    fn list(&self, group: &str, name: &str) -> Result<Option<Vec<String>>, OptionsError> {
+        let Some((values, origin)) = self.raw(group, name) else {
+            return Ok(None);
+        };
+        values
+            .iter()
+            .map(|v| self.substitute(v, group, name, origin))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// oslo.config's interpolation: `$$` is `$`, `$name`, `${name}` and `$group.name` are
+    /// the values of those options. (So a shell variable in `command` is written `$$VAR`.)
+    fn substitute(
+        &self,
+        value: &str,
+        group: &str,
+        name: &str,
+        origin: &str,
+    ) -> Result<String, OptionsError> {
+        let fail = |reason: String| OptionsError::Value {
+            option: format!("{group}.{}", name.replace('-', "_")),
+            origin: origin.to_string(),
+            reason,
+        };
+        let mut out = String::with_capacity(value.len());
+        let mut rest = value;
+        while let Some(at) = rest.find('$') {
+            out.push_str(&rest[..at]);
+            let after = &rest[at + 1..];
+            if let Some(tail) = after.strip_prefix('$') {
+                out.push('$');
+                rest = tail;
+                continue;
+            }
+            let (reference, tail) = if let Some(braced) = after.strip_prefix('{') {
+                let end = braced
+                    .find('}')
+                    .ok_or_else(|| fail("unterminated ${ in value".into()))?;
+                (&braced[..end], &braced[end + 1..])
+            } else {
+                let starts = after
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c == '_' || c.is_ascii_alphabetic());
+                let len = if starts {
+                    after
+                        .find(|c: char| !(c == '_' || c == '.' || c.is_ascii_alphanumeric()))
+                        .unwrap_or(after.len())
+                } else {
+                    0
+                };
+                if len == 0 {
+                    return Err(fail("a lone $ (write $$ for a dollar sign)".into()));
+                }
+                (&after[..len], &after[len..])
+            };
+            let (ref_group, ref_name) = reference.split_once('.').unwrap_or(("DEFAULT", reference));
+            let known = SPECS
+                .iter()
+                .any(|s| s.group == ref_group && s.dest() == ref_name && s.kind != Multi);
+            if !known || (ref_group == group && ref_name == name.replace('-', "_")) {
+                return Err(fail(format!("no such option {reference} to substitute")));
+            }
+            let substituted = match self.raw(ref_group, ref_name).and_then(|(v, _)| v.last()) {
+                Some(v) if !v.contains('$') => v.clone(),
+                Some(_) => return Err(fail(format!("nested substitution of {reference}"))),
+                None => default_of(ref_group, ref_name)
+                    .unwrap_or_default()
+                    .to_string(),
+            };
+            out.push_str(&substituted);
+            rest = tail;
+        }
+        out.push_str(rest);
+        Ok(out)
     }
 
     fn boolean(&self, group: &str, name: &str) -> Result<bool, OptionsError> {
@@ -552,6 +632,17 @@ impl Resolved {
     }
 }
 
+/// The default of a string option, for substitution.
+fn default_of(group: &str, name: &str) -> Option<&'static str> {
+    match (group, name) {
+        ("DEFAULT", "cachedir") => Some(DEFAULT_CACHEDIR),
+        ("DEFAULT", "backup_cachedir") => Some(DEFAULT_BACKUP_CACHEDIR),
+        ("ec2", "metadata_url") => Some(DEFAULT_EC2_URL),
+        ("cfn", "heat_metadata_hint") => Some(crate::collectors::cfn::DEFAULT_HINT),
+        _ => None,
+    }
+}
+
 /// Parses `args` (without the program name) with the environment `env` and home `home`.
 pub fn parse(
     args: &[OsString],
@@ -581,7 +672,7 @@ pub fn parse(
     let strings = |v: Vec<String>| v;
     let paths = |v: Vec<String>| v.into_iter().map(PathBuf::from).collect::<Vec<_>>();
     let collectors = r
-        .list("DEFAULT", "collectors")
+        .list("DEFAULT", "collectors")?
         .unwrap_or_else(|| DEFAULT_COLLECTORS.iter().map(|s| s.to_string()).collect());
     let mut unknown: Vec<String> = collectors
         .iter()
@@ -597,13 +688,13 @@ pub fn parse(
     }
     let force = r.boolean("DEFAULT", "force")?;
     let options = Options {
-        command: r.string("DEFAULT", "command").filter(|c| !c.is_empty()),
+        command: r.string("DEFAULT", "command")?.filter(|c| !c.is_empty()),
         cachedir: PathBuf::from(
-            r.string("DEFAULT", "cachedir")
+            r.string("DEFAULT", "cachedir")?
                 .unwrap_or_else(|| DEFAULT_CACHEDIR.into()),
         ),
         backup_cachedir: PathBuf::from(
-            r.string("DEFAULT", "backup-cachedir")
+            r.string("DEFAULT", "backup-cachedir")?
                 .unwrap_or_else(|| DEFAULT_BACKUP_CACHEDIR.into()),
         ),
         collectors,
@@ -614,50 +705,50 @@ pub fn parse(
         force,
         print_only: r.boolean("DEFAULT", "print")?,
         deployment_key: r
-            .list("DEFAULT", "deployment-key")
+            .list("DEFAULT", "deployment-key")?
             .map(strings)
             .unwrap_or_else(|| vec!["deployments".into()]),
         splay: r.float("DEFAULT", "splay", 0.0)?,
         debug: r.boolean("DEFAULT", "debug")?,
         ec2_metadata_url: r
-            .string("ec2", "metadata-url")
+            .string("ec2", "metadata-url")?
             .unwrap_or_else(|| DEFAULT_EC2_URL.into()),
         ec2_timeout: r.float("ec2", "timeout", 10.0)?,
         cfn: CfnOptions {
-            metadata_url: r.string("cfn", "metadata-url"),
+            metadata_url: r.string("cfn", "metadata-url")?,
             heat_metadata_hint: Some(PathBuf::from(
-                r.string("cfn", "heat-metadata-hint")
+                r.string("cfn", "heat-metadata-hint")?
                     .unwrap_or_else(|| crate::collectors::cfn::DEFAULT_HINT.into()),
             ))
             .filter(|p| !p.as_os_str().is_empty()),
-            ca_certificate: r.string("cfn", "ca_certificate").map(PathBuf::from),
-            stack_name: r.string("cfn", "stack-name"),
-            path: r.list("cfn", "path"),
-            secret_access_key: r.string("cfn", "secret-access-key").map(Secret::new),
-            access_key_id: r.string("cfn", "access-key-id"),
+            ca_certificate: r.string("cfn", "ca_certificate")?.map(PathBuf::from),
+            stack_name: r.string("cfn", "stack-name")?,
+            path: r.list("cfn", "path")?,
+            secret_access_key: r.string("cfn", "secret-access-key")?.map(Secret::new),
+            access_key_id: r.string("cfn", "access-key-id")?,
             deployment_key: r
-                .list("cfn", "deployment-key")
+                .list("cfn", "deployment-key")?
                 .unwrap_or_else(|| vec!["deployments".into()]),
             timeout: r.float("cfn", "timeout", 10.0)?,
         },
         heat: HeatOptions {
-            user_id: r.string("heat", "user-id"),
-            password: r.string("heat", "password").map(Secret::new),
-            project_id: r.string("heat", "project-id"),
-            auth_url: r.string("heat", "auth-url"),
-            stack_id: r.string("heat", "stack-id"),
-            resource_name: r.string("heat", "resource-name"),
-            region_name: r.string("heat", "region-name"),
+            user_id: r.string("heat", "user-id")?,
+            password: r.string("heat", "password")?.map(Secret::new),
+            project_id: r.string("heat", "project-id")?,
+            auth_url: r.string("heat", "auth-url")?,
+            stack_id: r.string("heat", "stack-id")?,
+            resource_name: r.string("heat", "resource-name")?,
+            region_name: r.string("heat", "region-name")?,
         },
         heat_local_path: r
-            .list("heat_local", "path")
+            .list("heat_local", "path")?
             .map(paths)
             .unwrap_or_else(|| vec![PathBuf::from(DEFAULT_HEAT_LOCAL_PATH)]),
         local_path: r
-            .list("local", "path")
+            .list("local", "path")?
             .map(paths)
             .unwrap_or_else(|| vec![PathBuf::from(DEFAULT_LOCAL_PATH)]),
-        request_metadata_url: r.string("request", "metadata-url").map(Secret::new),
+        request_metadata_url: r.string("request", "metadata-url")?.map(Secret::new),
         request_timeout: r.float("request", "timeout", 10.0)?,
         config_files: files,
     };
@@ -840,6 +931,26 @@ mod tests {
             run(&["--config-file", c], &[]),
             Err(OptionsError::Parse { .. })
         ));
+    }
+
+    #[test]
+    fn values_are_interpolated_as_oslo_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("c.conf");
+        std::fs::write(
+            &conf,
+            "[DEFAULT]\ncachedir = /c\ncommand = echo $$OS_CONFIG_FILES $cachedir ${cachedir}x\n[local]\npath = $cachedir/local\n",
+        )
+        .unwrap();
+        let c = conf.to_str().unwrap();
+        let o = run(&["--config-file", c], &[]).unwrap();
+        assert_eq!(o.command.as_deref(), Some("echo $OS_CONFIG_FILES /c /cx"));
+        assert_eq!(o.local_path, [Path::new("/c/local")]);
+        // An unknown name is an error, as upstream (where it is a traceback).
+        let err = run(&["--config-file", c, "-c", "echo $HOME"], &[]).unwrap_err();
+        assert!(err.to_string().contains("no such option HOME"), "{err}");
+        let o = run(&["--config-file", c, "-c", "x $backup_cachedir"], &[]).unwrap();
+        assert_eq!(o.command.as_deref(), Some("x /var/run/os-collect-config"));
     }
 
     #[test]
