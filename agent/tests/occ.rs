@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use serde_json::{Value, json};
-use support::{Recorder, reply};
+use support::{Recorder, json_reply, reply};
 
 /// A scratch directory with `os-collect-config` linked to our binary and an empty config
 /// file (so no host `/etc/os-collect-config.conf` is read).
@@ -549,4 +549,190 @@ async fn futures_join<F: std::future::Future<Output = Output>>(futures: [F; 2]) 
         out.push(f.await);
     }
     out
+}
+
+/// The DescribeStackResource reply of real Heat, the document's JSON escaped in the text.
+fn cfn_reply(document: &Value) -> String {
+    let text = document
+        .to_string()
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!(
+        "<DescribeStackResourceResponse><DescribeStackResourceResult><StackResourceDetail>\n<LogicalResourceId>server</LogicalResourceId><Metadata>{text}</Metadata>\n<ResourceStatus>CREATE_COMPLETE</ResourceStatus>\n</StackResourceDetail></DescribeStackResourceResult></DescribeStackResourceResponse>"
+    )
+}
+
+#[tokio::test]
+async fn the_cfn_collector_caches_the_whole_document_and_its_structured_configs() {
+    let document = server_document();
+    let body = cfn_reply(&document);
+    let server =
+        Recorder::start(move |_| reply(200, &[("content-type", "text/xml")], body.clone())).await;
+    let g = Guest::new();
+    // The URL comes from the hint file, already ending in /v1/ as Heat writes it.
+    g.write("cfn-metadata-server", &format!("{}/v1/\n", server.base));
+    g.write(
+        "occ.conf",
+        &format!(
+            "[DEFAULT]\ncollectors = cfn\n[cfn]\nheat_metadata_hint = {}\naccess_key_id = AKID\nsecret_access_key = s3cret\nstack_name = mystack\npath = server.Metadata\n",
+            g.path("cfn-metadata-server").display()
+        ),
+    );
+    let mut args = g.base_args("cache");
+    args[1] = g.path("occ.conf").display().to_string();
+    args.extend(["--one-time".into(), "-c".into(), "true".into()]);
+    let out = g.run(&args).await;
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+    let cached: Value =
+        serde_json::from_str(&std::fs::read_to_string(g.path("cache/cfn.json")).unwrap()).unwrap();
+    assert_eq!(cached, document);
+    assert!(g.path("cache/structured.json.last").exists());
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].path, "/v1/");
+    let query = requests[0].query_pairs();
+    assert_eq!(
+        query[0],
+        ("Action".to_string(), "DescribeStackResource".to_string())
+    );
+    assert!(
+        query
+            .iter()
+            .any(|(k, v)| k == "StackName" && v == "mystack")
+    );
+    assert!(query.iter().any(|(k, _)| k == "Signature"));
+    assert_eq!(requests[0].header("content-type"), Some("application/json"));
+}
+
+#[tokio::test]
+async fn the_heat_collector_authenticates_once_and_caches_the_metadata() {
+    let base = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
+    let b = base.clone();
+    let server = Recorder::start(move |r| {
+        let base = b.get().cloned().unwrap_or_default();
+        match (r.method.as_str(), r.path.as_str()) {
+            ("GET", "/v3/") => json_reply(
+                200,
+                &[],
+                &json!({"version": {"id": "v3.14", "links": [{"rel": "self", "href": format!("{base}/v3/")}]}}),
+            ),
+            ("POST", "/v3/auth/tokens") => json_reply(
+                201,
+                &[("x-subject-token", "tok-1")],
+                &json!({"token": {"expires_at": "2999-01-01T00:00:00.000000Z", "catalog": [
+                    {"type": "orchestration", "endpoints": [{"interface": "public", "region_id": "RegionOne", "url": format!("{base}/v1/proj")}]}]}}),
+            ),
+            ("GET", "/v1/proj/stacks/s/123/resources/server/metadata")
+                if r.header("x-auth-token") == Some("tok-1") =>
+            {
+                json_reply(200, &[], &json!({"metadata": server_document()}))
+            }
+            _ => json_reply(404, &[], &Value::Null),
+        }
+    })
+    .await;
+    base.set(server.base.clone()).unwrap();
+    let g = Guest::new();
+    let mut args = g.base_args("cache");
+    args.extend([
+        "--one-time".into(),
+        "-c".into(),
+        "true".into(),
+        "--heat-auth-url".into(),
+        format!("{}/v3/", server.base),
+        "--heat-user-id".into(),
+        "uid".into(),
+        "--heat-password".into(),
+        "pw-secret".into(),
+        "--heat-project-id".into(),
+        "proj".into(),
+        "--heat-stack-id".into(),
+        "s/123".into(),
+        "--heat-resource-name".into(),
+        "server".into(),
+        "heat".into(),
+    ]);
+    let out = g.run(&args).await;
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("pw-secret"), "{err}");
+    let cached: Value =
+        serde_json::from_str(&std::fs::read_to_string(g.path("cache/heat.json")).unwrap()).unwrap();
+    assert_eq!(cached, server_document());
+    assert_eq!(
+        std::fs::read_to_string(g.path("cache/os_config_files.json")).unwrap(),
+        format!(
+            "[\"{0}/heat.json\", \"{0}/structured.json\"]",
+            g.path("cache").display()
+        )
+    );
+    let token_body = server
+        .requests()
+        .iter()
+        .find(|r| r.path == "/v3/auth/tokens")
+        .unwrap()
+        .json();
+    assert_eq!(
+        token_body["auth"]["identity"]["password"]["user"]["id"],
+        "uid"
+    );
+    assert_eq!(token_body["auth"]["scope"]["project"]["id"], "proj");
+}
+
+#[tokio::test]
+async fn a_rewritten_config_file_is_followed_by_re_executing() {
+    // The command plays os-apply-config: it renders a new config from the
+    // `os-collect-config` section, adding the local collector.
+    let g = Guest::new();
+    g.write(
+        "cfn-init-data",
+        r#"{"os-collect-config": {"collectors": ["heat_local", "local"]}}"#,
+    );
+    g.write("local-data/extra.json", r#"{"e": 1}"#);
+    let conf = g.path("occ.conf");
+    let record = g.path("runs.txt");
+    let common = format!(
+        "[DEFAULT]\ncachedir = {}\nbackup_cachedir = {}\nmin_polling_interval = 0.2\ncommand = printf '%s\\n' $$OS_CONFIG_FILES >> {} && cp {} {}\n[heat_local]\npath = {}\n[local]\npath = {}\n",
+        g.path("cache").display(),
+        g.path("backup").display(),
+        record.display(),
+        g.path("next.conf").display(),
+        conf.display(),
+        g.path("cfn-init-data").display(),
+        g.path("local-data").display(),
+    );
+    std::fs::write(
+        &conf,
+        format!("{common}[DEFAULT]\ncollectors = heat_local\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        g.path("next.conf"),
+        format!("{common}[DEFAULT]\ncollectors = heat_local\ncollectors = local\n"),
+    )
+    .unwrap();
+    let mut child = tokio::process::Command::new(g.path("os-collect-config"))
+        .args(["--config-file", conf.to_str().unwrap()])
+        .env("HOME", g.dir.path())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let cache = g.path("cache");
+    let want = format!(
+        "{0}/heat_local.json\n{0}/heat_local.json:{0}/extra.json.json\n",
+        cache.display()
+    );
+    let mut seen = String::new();
+    for _ in 0..100 {
+        seen = std::fs::read_to_string(&record).unwrap_or_default();
+        if seen.lines().count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    child.kill().await.unwrap();
+    assert_eq!(seen, want);
 }

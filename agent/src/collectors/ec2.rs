@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::http;
-use crate::occ::source::{Collected, SourceError};
+use crate::occ::source::{Collected, SourceError, body_of};
 use crate::redact::redact_url_str;
 
 /// The collector's key.
@@ -46,20 +45,9 @@ fn walk(
         if depth > MAX_DEPTH {
             return Err(unavailable("metadata tree too deep".into()));
         }
-        let response = client
-            .get(&url)
-            .timeout(timeout)
-            .send()
+        let text = body_of(client.get(&url).timeout(timeout))
             .await
-            .map_err(|e| unavailable(http::describe(&e)))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(unavailable(format!("HTTP {status}")));
-        }
-        let text = response
-            .text()
-            .await
-            .map_err(|e| unavailable(http::describe(&e)))?;
+            .map_err(unavailable)?;
         if !url.ends_with('/') {
             return Ok(Value::String(text));
         }

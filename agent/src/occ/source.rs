@@ -155,22 +155,12 @@ impl Sources {
         for text in &paths {
             let path = CfnPath::parse(text)
                 .ok_or_else(|| SourceError::NotConfigured(format!("bad cfn path {text:?}")))?;
-            let response = client
+            let request = client
                 .get(&url)
                 .query(&signer.signed_query(&path.resource))
                 .header(CONTENT_TYPE, "application/json")
-                .timeout(secs(cfn.timeout))
-                .send()
-                .await
-                .map_err(|e| unavailable(http::describe(&e)))?;
-            let status = response.status();
-            if !status.is_success() {
-                return Err(unavailable(format!("HTTP {status}")));
-            }
-            let body = response
-                .text()
-                .await
-                .map_err(|e| unavailable(http::describe(&e)))?;
+                .timeout(secs(cfn.timeout));
+            let body = body_of(request).await.map_err(unavailable)?;
             let field = field_text(&body, &path.field)
                 .map_err(|e| unavailable(e.to_string()))?
                 .ok_or_else(|| unavailable(format!("path {text} does not exist")))?;
@@ -337,22 +327,10 @@ impl Sources {
                 return Err(SourceError::NotAvailable(format!("{shown}: not modified")));
             }
         }
-        let response = self
-            .client
-            .get(url)
-            .timeout(timeout)
-            .send()
+        let body = body_of(self.client.get(url).timeout(timeout))
             .await
-            .map_err(|e| unavailable(http::describe(&e)))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(unavailable(format!("HTTP {status}")));
-        }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| unavailable(http::describe(&e)))?;
-        let document: Value = serde_json::from_slice(&body).map_err(|e| {
+            .map_err(unavailable)?;
+        let document: Value = serde_json::from_str(&body).map_err(|e| {
             unavailable(format!(
                 "failed to parse as JSON (line {} column {})",
                 e.line(),
@@ -367,6 +345,16 @@ impl Sources {
         self.request_last = Some(collected.clone());
         Ok(collected)
     }
+}
+
+/// Sends `request` and reads the body of a 2xx reply; otherwise why not (never the URL).
+pub(crate) async fn body_of(request: reqwest::RequestBuilder) -> Result<String, String> {
+    let response = request.send().await.map_err(|e| http::describe(&e))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!("HTTP {status}"));
+    }
+    response.text().await.map_err(|e| http::describe(&e))
 }
 
 fn zaqar() -> Result<Vec<Collected>, SourceError> {
