@@ -510,13 +510,40 @@ async fn stock_and_ours_agree_on_print_command_and_cache() {
     assert_eq!(outputs[1].0, outputs[0].0, "OS_CONFIG_FILES differs");
     assert_eq!(outputs[1].1, outputs[0].1, "cache directories differ");
     assert_eq!(outputs[1].2, outputs[0].2, "backup directories differ");
-    // Both asked the server the same way: HEAD then GET, for --print and for the pass.
-    let requests: Vec<(String, String)> = server
+
+    // The same pass again: nothing changed, so neither runs the command.
+    for stock in [true, false] {
+        let name = if stock { "stock" } else { "ours" };
+        let record = g.path(&format!("{name}.env"));
+        std::fs::remove_file(&record).unwrap();
+        let mut args = g.base_args(name);
+        args.extend([
+            "--one-time".into(),
+            "--request-metadata-url".into(),
+            url.clone(),
+            "-c".into(),
+            format!("printf %s \"$$OS_CONFIG_FILES\" > {}", record.display()),
+        ]);
+        args.extend(collectors.clone());
+        let out = run(stock, args).await;
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+        assert!(!record.exists(), "{name} ran the command without a change");
+    }
+    // Both asked the server the same way: HEAD then GET of the URL, in every run.
+    let requests: Vec<String> = server
         .requests()
         .iter()
-        .map(|r| (r.method.to_string(), r.path.clone()))
+        .map(|r| {
+            format!(
+                "{} {}?{}",
+                r.method,
+                r.path,
+                r.query.as_deref().unwrap_or("")
+            )
+        })
         .collect();
-    assert_eq!(requests.len(), 8, "{requests:?}");
+    let pair = ["HEAD /md?temp_url_sig=abc", "GET /md?temp_url_sig=abc"];
+    assert_eq!(requests, pair.repeat(6), "the two asked differently");
 
     // A failing command: same exit status, nothing committed on either side.
     let mut statuses = Vec::new();
