@@ -763,3 +763,107 @@ async fn a_rewritten_config_file_is_followed_by_re_executing() {
     child.kill().await.unwrap();
     assert_eq!(seen, want);
 }
+
+/// Runs the stock os-collect-config (through `python`) or ours with `args`.
+async fn run_either(g: &Guest, python: Option<&Path>, args: &[String]) -> Output {
+    let mut command = match python {
+        Some(python) => {
+            let mut c = tokio::process::Command::new(python);
+            c.args([
+                "-c",
+                "import sys; from os_collect_config.collect import main; sys.exit(main())",
+            ]);
+            c.env("LC_ALL", "C").env("PYTHONCOERCECLOCALE", "0");
+            c
+        }
+        None => tokio::process::Command::new(g.path("os-collect-config")),
+    };
+    command
+        .args(args)
+        .env("HOME", g.dir.path())
+        .output()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn stock_and_ours_agree_on_the_cfn_and_ec2_wire_and_cache() {
+    let Some(python) = stock_python() else {
+        return;
+    };
+    let body = cfn_reply(&server_document());
+    let server = Recorder::start(move |r| {
+        let text = match r.path.as_str() {
+            // With a charset. Without one, stock reads `text/xml` as ISO-8859-1 (requests'
+            // default for text/*) and caches non-ASCII metadata as mojibake; ours reads
+            // UTF-8, which is what the bytes are (a deliberate difference).
+            "/v1/" => {
+                return reply(
+                    200,
+                    &[("content-type", "text/xml; charset=UTF-8")],
+                    body.clone(),
+                );
+            }
+            "/latest/meta-data/" => "instance-id\npublic-keys/",
+            "/latest/meta-data/instance-id" => "i-123",
+            "/latest/meta-data/public-keys/" => "0=mykey",
+            "/latest/meta-data/public-keys/0/" => "openssh-key",
+            "/latest/meta-data/public-keys/0/openssh-key" => "ssh-ed25519 AAA",
+            _ => return reply(404, &[], ""),
+        };
+        reply(200, &[], text)
+    })
+    .await;
+    let g = Guest::new();
+    let mut snapshots = Vec::new();
+    let mut wires = Vec::new();
+    for stock in [true, false] {
+        let name = if stock { "stock" } else { "ours" };
+        let before = server.requests().len();
+        let mut args = g.base_args(name);
+        args.extend([
+            "--one-time".into(),
+            "-c".into(),
+            "true".into(),
+            "--ec2-metadata-url".into(),
+            format!("{}/latest/meta-data", server.base),
+            "--cfn-metadata-url".into(),
+            format!("{}/v1/", server.base),
+            "--cfn-access-key-id".into(),
+            "AKID".into(),
+            "--cfn-secret-access-key".into(),
+            "s3cret".into(),
+            "--cfn-stack-name".into(),
+            "my stack".into(),
+            "--cfn-path".into(),
+            "server.Metadata".into(),
+            "ec2".into(),
+            "cfn".into(),
+        ]);
+        let out = run_either(&g, stock.then_some(python.as_path()), &args).await;
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+        snapshots.push(snapshot(&g.path(name), &g.path(name)));
+        let wire: Vec<String> = server.requests()[before..]
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}?{} content-type={:?}",
+                    r.method,
+                    r.path,
+                    r.query.as_deref().unwrap_or(""),
+                    r.header("content-type")
+                )
+            })
+            .collect();
+        wires.push(wire);
+    }
+    // The same requests, the cfn signature included, byte for byte.
+    assert_eq!(wires[1], wires[0], "the requests differ");
+    assert_eq!(snapshots[1], snapshots[0], "cache directories differ");
+    assert!(snapshots[1].iter().any(|(name, _, _)| name == "ec2.json"));
+    assert!(
+        snapshots[1]
+            .iter()
+            .any(|(name, _, _)| name == "structured.json.last")
+    );
+}

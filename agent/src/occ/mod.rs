@@ -49,7 +49,7 @@ pub async fn main(args: Vec<OsString>) -> ExitCode {
         }
     };
     if options.debug {
-        tracing::debug!("debug logging requested (set RUST_LOG=debug to see debug lines)");
+        tracing::info!("--debug has no effect here; set RUST_LOG=debug for debug lines");
     }
     if options.print_cachedir {
         println!("{}", options.cachedir.display());

@@ -7,9 +7,13 @@
 //! `deployment_key`) is every repeated key of every file, in order. File keys use
 //! underscores; dashed keys are not options and are ignored, as upstream.
 //!
+//! String values are interpolated as oslo.config does (`$$` is a dollar sign, `$name` and
+//! `${group.name}` other options), so a config written for upstream means the same here.
+//!
 //! Differences from upstream: an environment variable of a list option is one value
-//! (oslo.config splits the string into characters); `--debug` works (upstream's logging
-//! options are inert, §1.7 Q1).
+//! (oslo.config splits the string into characters). oslo.log's options (`--debug`,
+//! `--log-file`, …) are accepted and, as upstream (§1.7 Q1), have no effect: the log level
+//! is `RUST_LOG`'s, set before the tool reads its options.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
