@@ -436,30 +436,16 @@ async fn stock_and_ours_agree_on_print_command_and_cache() {
     g.write("local-data/.hidden", "ignored");
 
     let run = |stock: bool, args: Vec<String>| {
-        let python = python.clone();
-        let program = g.path("os-collect-config");
-        let home = g.dir.path().to_path_buf();
-        async move {
-            let mut command = if stock {
-                let mut c = tokio::process::Command::new(&python);
-                c.args([
-                    "-c",
-                    "import sys; from os_collect_config.collect import main; sys.exit(main())",
-                ]);
-                // The local collector needs the C locale on Python 3.11 (§1.7 Q2).
-                c.env("LC_ALL", "C").env("PYTHONCOERCECLOCALE", "0");
-                c
-            } else {
-                tokio::process::Command::new(program)
-            };
-            command.args(args).env("HOME", home).output().await.unwrap()
-        }
+        let python = stock.then_some(python.as_path());
+        let g = &g;
+        async move { run_either(g, python, &args).await }
     };
     let collectors = ["heat_local", "local", "request"].map(String::from);
     let url = format!("{}/md?temp_url_sig=abc", server.base);
 
     // --print.
-    let printed: Vec<Output> = futures_join([true, false].map(|stock| {
+    let mut printed = Vec::new();
+    for stock in [true, false] {
         let mut args = g.base_args(if stock { "stock" } else { "ours" });
         args.extend([
             "--print".into(),
@@ -467,9 +453,8 @@ async fn stock_and_ours_agree_on_print_command_and_cache() {
             url.clone(),
         ]);
         args.extend(collectors.clone());
-        run(stock, args)
-    }))
-    .await;
+        printed.push(run(stock, args).await);
+    }
     assert!(
         printed[0].status.success(),
         "stock: {}",
@@ -567,15 +552,6 @@ async fn stock_and_ours_agree_on_print_command_and_cache() {
         );
     }
     assert_eq!(statuses, [Some(3), Some(3)]);
-}
-
-/// Awaits both futures in order (no extra dependency for a join of two).
-async fn futures_join<F: std::future::Future<Output = Output>>(futures: [F; 2]) -> Vec<Output> {
-    let mut out = Vec::new();
-    for f in futures {
-        out.push(f.await);
-    }
-    out
 }
 
 /// The DescribeStackResource reply of real Heat, the document's JSON escaped in the text.
@@ -773,6 +749,7 @@ async fn run_either(g: &Guest, python: Option<&Path>, args: &[String]) -> Output
                 "-c",
                 "import sys; from os_collect_config.collect import main; sys.exit(main())",
             ]);
+            // The local collector needs the C locale on Python 3.11 (§1.7 Q2).
             c.env("LC_ALL", "C").env("PYTHONCOERCECLOCALE", "0");
             c
         }
