@@ -291,20 +291,25 @@ async fn bad_input_gives_a_clear_message_and_no_panic() {
     );
 }
 
+/// An EC2 metadata tree: listings end in `/`, `0=mykey` names the sub-listing `0/`.
+fn ec2_tree(path: &str) -> Option<&'static str> {
+    Some(match path {
+        "/latest/meta-data/" => "instance-id\npublic-keys/\nplacement/",
+        "/latest/meta-data/instance-id" => "i-123",
+        "/latest/meta-data/public-keys/" => "0=mykey",
+        "/latest/meta-data/public-keys/0/" => "openssh-key",
+        "/latest/meta-data/public-keys/0/openssh-key" => "ssh-ed25519 AAA",
+        "/latest/meta-data/placement/" => "availability-zone",
+        "/latest/meta-data/placement/availability-zone" => "nova",
+        _ => return None,
+    })
+}
+
 #[tokio::test]
 async fn the_ec2_tree_is_walked_once_and_then_cached_forever() {
-    let server = Recorder::start(|r| {
-        let body = match r.path.as_str() {
-            "/latest/meta-data/" => "instance-id\npublic-keys/\nplacement/",
-            "/latest/meta-data/instance-id" => "i-123",
-            "/latest/meta-data/public-keys/" => "0=mykey",
-            "/latest/meta-data/public-keys/0/" => "openssh-key",
-            "/latest/meta-data/public-keys/0/openssh-key" => "ssh-ed25519 AAA",
-            "/latest/meta-data/placement/" => "availability-zone",
-            "/latest/meta-data/placement/availability-zone" => "nova",
-            _ => return reply(404, &[], ""),
-        };
-        reply(200, &[], body)
+    let server = Recorder::start(|r| match ec2_tree(&r.path) {
+        Some(body) => reply(200, &[], body),
+        None => reply(404, &[], ""),
     })
     .await;
     let g = Guest::new();
@@ -467,10 +472,7 @@ async fn stock_and_ours_agree_on_print_command_and_cache() {
     );
 
     // One pass with a command: OS_CONFIG_FILES, exit status, the cache files.
-    let mut outputs = Vec::new();
-    for stock in [true, false] {
-        let name = if stock { "stock" } else { "ours" };
-        let record = g.path(&format!("{name}.env"));
+    let pass_args = |name: &str, record: &Path| {
         let mut args = g.base_args(name);
         args.extend([
             "--one-time".into(),
@@ -480,7 +482,13 @@ async fn stock_and_ours_agree_on_print_command_and_cache() {
             format!("printf %s \"$$OS_CONFIG_FILES\" > {}", record.display()),
         ]);
         args.extend(collectors.clone());
-        let out = run(stock, args).await;
+        args
+    };
+    let mut outputs = Vec::new();
+    for stock in [true, false] {
+        let name = if stock { "stock" } else { "ours" };
+        let record = g.path(&format!("{name}.env"));
+        let out = run(stock, pass_args(name, &record)).await;
         assert!(out.status.success(), "{name}: {}", text(&out.stderr));
         let cachedir = g.path(name).display().to_string();
         let env = std::fs::read_to_string(&record)
@@ -501,16 +509,7 @@ async fn stock_and_ours_agree_on_print_command_and_cache() {
         let name = if stock { "stock" } else { "ours" };
         let record = g.path(&format!("{name}.env"));
         std::fs::remove_file(&record).unwrap();
-        let mut args = g.base_args(name);
-        args.extend([
-            "--one-time".into(),
-            "--request-metadata-url".into(),
-            url.clone(),
-            "-c".into(),
-            format!("printf %s \"$$OS_CONFIG_FILES\" > {}", record.display()),
-        ]);
-        args.extend(collectors.clone());
-        let out = run(stock, args).await;
+        let out = run(stock, pass_args(name, &record)).await;
         assert!(out.status.success(), "{name}: {}", text(&out.stderr));
         assert!(!record.exists(), "{name} ran the command without a change");
     }
@@ -781,14 +780,12 @@ async fn stock_and_ours_agree_on_the_cfn_and_ec2_wire_and_cache() {
                     body.clone(),
                 );
             }
-            "/latest/meta-data/" => "instance-id\npublic-keys/",
-            "/latest/meta-data/instance-id" => "i-123",
-            "/latest/meta-data/public-keys/" => "0=mykey",
-            "/latest/meta-data/public-keys/0/" => "openssh-key",
-            "/latest/meta-data/public-keys/0/openssh-key" => "ssh-ed25519 AAA",
-            _ => return reply(404, &[], ""),
+            path => ec2_tree(path),
         };
-        reply(200, &[], text)
+        match text {
+            Some(text) => reply(200, &[], text),
+            None => reply(404, &[], ""),
+        }
     })
     .await;
     let g = Guest::new();
