@@ -348,6 +348,10 @@ fn parse_command_line(args: &[OsString]) -> Result<CommandLine, OptionsError> {
         }
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            // `-cCOMMAND`, `-i8`: a short option with its value attached, as argparse.
+            _ if !arg.starts_with("--") && arg.len() > 2 && arg.is_char_boundary(2) => {
+                (arg[..2].to_string(), Some(arg[2..].to_string()))
+            }
             _ => (arg.clone(), None),
         };
         let mut value = |flag: &str| -> Result<String, OptionsError> {
@@ -882,8 +886,8 @@ mod tests {
                 "--noone-time",
                 "--force",
                 "--print",
-                "-i",
-                "8",
+                "-i8",
+                "-cecho hi",
                 "--splay=2.5",
                 "--cfn-path",
                 "s.Metadata",
@@ -897,6 +901,7 @@ mod tests {
         // --force implies one-time even against --noone-time.
         assert!(o.force && o.one_time && o.print_only && o.debug);
         assert_eq!((o.polling_interval, o.splay), (8.0, 2.5));
+        assert_eq!(o.command.as_deref(), Some("echo hi"));
         assert_eq!(o.cfn.path, Some(vec!["s.Metadata".to_string()]));
     }
 
