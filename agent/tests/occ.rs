@@ -841,3 +841,63 @@ async fn stock_and_ours_agree_on_the_cfn_and_ec2_wire_and_cache() {
             .any(|(name, _, _)| name == "structured.json.last")
     );
 }
+
+#[tokio::test]
+async fn an_unmodified_request_url_keeps_its_keys_when_another_source_changes() {
+    // Upstream reports an unmodified Last-Modified as "unavailable", so when heat_local
+    // changes, request.json drops out of OS_CONFIG_FILES (§1.7 Q5). Ours keeps it.
+    let server = Recorder::start(serve_document(server_document())).await;
+    let g = Guest::new();
+    g.write("cfn-init-data", r#"{"v": 1}"#);
+    let record = g.path("runs.txt");
+    let mut args = g.base_args("cache");
+    args.extend([
+        "--min-polling-interval".into(),
+        "0.2".into(),
+        "--request-metadata-url".into(),
+        format!("{}/md", server.base),
+        "-c".into(),
+        format!(
+            "printf '%s\\n' \"$$OS_CONFIG_FILES\" >> {}",
+            record.display()
+        ),
+        "heat_local".into(),
+        "request".into(),
+    ]);
+    let mut child = tokio::process::Command::new(g.path("os-collect-config"))
+        .args(&args)
+        .env("HOME", g.dir.path())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let lines = |n: usize| {
+        let record = record.clone();
+        async move {
+            for _ in 0..100 {
+                let seen = std::fs::read_to_string(&record).unwrap_or_default();
+                if seen.lines().count() >= n {
+                    return seen;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("the command did not run {n} times");
+        }
+    };
+    lines(1).await;
+    g.write("cfn-init-data", r#"{"v": 2}"#);
+    let seen = lines(2).await;
+    child.kill().await.unwrap();
+    let cache = g.path("cache");
+    let all = format!(
+        "{0}/heat_local.json:{0}/request.json:{0}/structured.json",
+        cache.display()
+    );
+    assert_eq!(seen, format!("{all}\n{all}\n"));
+    // The second pass did not GET the unmodified document again.
+    let gets = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET")
+        .count();
+    assert_eq!(gets, 1);
+}
