@@ -11,7 +11,8 @@
 //! path is signed on its own (Q7); a `request` URL whose `Last-Modified` did not advance
 //! answers with the values it last collected (upstream reports it unavailable, so the keys
 //! drop out of `OS_CONFIG_FILES` when another source changes, Q5); `zaqar` is accepted in
-//! the list but not implemented (unavailable when configured).
+//! the list but not implemented: it is always skipped as not configured (logged at debug),
+//! even when `[zaqar]` is set.
 
 use std::time::Duration;
 
