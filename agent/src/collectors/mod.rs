@@ -13,7 +13,11 @@
 //! settings in effect are kept in the state directory ([`saved`]) so a restart keeps them.
 
 pub mod cfn;
+pub mod config_drive;
+pub mod ec2;
 pub mod heat;
+pub mod heat_local;
+pub mod local;
 pub mod request;
 pub mod saved;
 pub mod settings;
