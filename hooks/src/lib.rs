@@ -11,6 +11,7 @@ pub mod ec2_signature;
 pub mod hook;
 pub mod names;
 mod process;
+pub mod python_json;
 pub mod script;
 pub mod signal;
 pub mod signing;

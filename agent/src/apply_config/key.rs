@@ -5,7 +5,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::metadata::extract;
-use super::pyjson;
+use updraft_hooks::python_json as pyjson;
 
 /// Why `--key` printed nothing.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

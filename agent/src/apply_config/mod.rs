@@ -7,7 +7,6 @@ pub mod control;
 pub mod key;
 pub mod metadata;
 pub mod mustache;
-pub mod pyjson;
 pub mod templates;
 pub mod write;
 

@@ -6,7 +6,7 @@
 use regex::Regex;
 use serde_json::Value;
 
-use super::pyjson;
+use updraft_hooks::python_json as pyjson;
 
 /// Why a template did not parse.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::control::{self, Control, ControlError};
 use super::mustache::{self, MustacheError};
-use super::pyjson;
+use updraft_hooks::python_json as pyjson;
 
 /// Suffix of control files, which are not templates themselves.
 pub const CONTROL_SUFFIX: &str = ".oac";

@@ -15,7 +15,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::pyjson;
+use updraft_hooks::python_json as pyjson;
+
+/// os-collect-config writes its cache with `json.dumps(…, indent=1)`.
+pub const INDENT_1: pyjson::Layout = pyjson::Layout {
+    indent: Some(1),
+    sort_keys: false,
+};
 
 /// The file listing the paths of the keys of the last pass with a change.
 pub const META_LIST: &str = "os_config_files";
@@ -80,7 +86,7 @@ impl Cache {
     pub fn store(&self, key: &str, value: &Value) -> Result<(bool, PathBuf), CacheError> {
         let dest = self.checked_path(key)?;
         fs::create_dir_all(&self.dir).map_err(io("create", &self.dir))?;
-        let text = pyjson::dumps(value, Some(1));
+        let text = pyjson::dumps_with(value, INDENT_1);
         let orig = with_suffix(&dest, ".orig");
         let mut changed = false;
         if !orig.exists() {
@@ -123,7 +129,7 @@ impl Cache {
                 .collect(),
         );
         let dest = self.path(META_LIST);
-        write_atomic(&dest, pyjson::dumps(&list, None).as_bytes())?;
+        write_atomic(&dest, pyjson::dumps(&list).as_bytes())?;
         Ok(dest)
     }
 

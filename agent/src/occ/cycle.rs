@@ -21,7 +21,9 @@ use sha2::{Digest, Sha256};
 
 use super::cache::{Cache, CacheError};
 use super::options::Options;
-use super::pyjson;
+use updraft_hooks::python_json as pyjson;
+
+use super::cache::INDENT_1;
 use super::source::Sources;
 
 /// Jitter applied to each sleep between passes.
@@ -227,7 +229,7 @@ pub async fn run(options: &Options) -> Outcome {
             }
         };
         let Some(command) = options.command.as_deref().filter(|_| store) else {
-            let text = pyjson::dumps(&Value::Object(pass.content), Some(1));
+            let text = pyjson::dumps_with(&Value::Object(pass.content), INDENT_1);
             use std::io::Write as _;
             let mut out = std::io::stdout().lock();
             if let Err(err) = writeln!(out, "{text}").and_then(|()| out.flush()) {

@@ -15,7 +15,6 @@ pub mod cycle;
 pub mod ini;
 pub mod merger;
 pub mod options;
-pub mod pyjson;
 pub mod source;
 
 use std::ffi::OsString;

@@ -13,7 +13,6 @@ pub mod functions;
 pub mod loader;
 pub mod locate;
 pub mod parameters;
-pub mod pyrepr;
 #[cfg(test)]
 pub(crate) mod python_reference;
 pub mod registry;

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::YaqlError;
 use super::value::{Dict, Kind, Val};
-use crate::template::pyrepr::py_float_repr;
+use updraft_hooks::python_json::float_repr as py_float_repr;
 
 impl Val {
     /// Converts input data (JSON) as yaql does: lists become tuples, dicts frozen dicts.

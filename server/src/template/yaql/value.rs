@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::YaqlError;
-use crate::template::pyrepr::py_float_repr;
+use updraft_hooks::python_json::float_repr as py_float_repr;
 
 /// What kind of Python collection a list value stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
