@@ -4,6 +4,7 @@
 //! The binaries must be built first (`cargo build --workspace --bins`, part of the README
 //! test command); they are found next to the test executable's directory.
 
+pub mod fault_proxy;
 pub mod stock_agents;
 
 use std::path::{Path, PathBuf};
@@ -154,6 +155,31 @@ impl Server {
     /// Starts a server on an ephemeral port and waits until it listens.
     pub async fn start() -> anyhow::Result<Self> {
         Self::start_with(Backend::Sqlite, &[]).await
+    }
+
+    /// Starts a server whose capability URLs (metadata, signals) point at `proxy`, and
+    /// points `proxy` at it: agents then reach the server only through the proxy.
+    pub async fn start_behind(proxy: &fault_proxy::FaultProxy) -> anyhow::Result<Self> {
+        // The server announces its public URL, not where it listens: choose the port here.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let bind = format!("127.0.0.1:{port}");
+        let data = tempfile::tempdir()?;
+        let token = format!("test-token-{}", std::process::id());
+        let extra = vec!["--public-url".to_string(), proxy.url()];
+        let database = Database::Sqlite;
+        let (child, _) = spawn_server(data.path(), &database, &extra, &bind, &token).await?;
+        let base = format!("http://{bind}");
+        proxy.set_upstream(&base)?;
+        Ok(Server {
+            child,
+            base,
+            token,
+            data,
+            database: std::sync::Arc::new(database),
+            extra,
+        })
     }
 
     /// Starts a server on `backend` with extra `updraft server` flags.
@@ -451,6 +477,21 @@ impl Agent {
         Self::spawn(&args, &[], state_dir, extra)
     }
 
+    /// As [`Agent::start`], with extra environment variables (e.g. `NOTIFY_SOCKET`).
+    pub fn start_env(
+        metadata_url: &str,
+        state_dir: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        let args = ["--metadata-url".to_string(), metadata_url.to_string()];
+        let env: Vec<_> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self::spawn(&args, &env, state_dir, extra)
+    }
+
     /// Starts an agent configured as an `os-collect-config` section (a DeployedServer's
     /// `os_collect_config` attribute) says: its first request/cfn/heat collector, secrets
     /// passed in the environment.
@@ -504,6 +545,14 @@ impl Agent {
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits up to `timeout` for the process to exit; its status, or `None` if still running.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        tokio::time::timeout(timeout, self.child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok)
     }
 
     /// Kills the agent (SIGKILL) and waits for it.
