@@ -28,8 +28,8 @@ async fn main() -> ExitCode {
     execute(cli.command).await
 }
 
-/// Logs go to stderr, filtered by `RUST_LOG` (default `info`; with `--debug`, the agent's
-/// own debug lines too, not those of the HTTP libraries).
+/// Logs go to stderr, filtered by `RUST_LOG` when set and not empty (default `info`; with
+/// `--debug`, the agent's own debug lines too, not those of the HTTP libraries).
 fn init_logging(debug: bool) {
     let default = if debug {
         "info,updraft_agent=debug,updraft_hooks=debug"
@@ -38,7 +38,11 @@ fn init_logging(debug: bool) {
     };
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)),
+            std::env::var("RUST_LOG")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .and_then(|v| EnvFilter::try_new(v).ok())
+                .unwrap_or_else(|| EnvFilter::new(default)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

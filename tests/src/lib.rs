@@ -519,7 +519,6 @@ impl Agent {
         let child = Command::new(binary("updraft-agent"))
             .arg("run")
             .args(args)
-            .envs(env.iter().map(|(k, v)| (k, v)))
             .args(if extra.contains(&"--poll-interval") {
                 &[][..]
             } else {
@@ -529,6 +528,8 @@ impl Agent {
             .arg(state_dir)
             .args(extra)
             .env("RUST_LOG", "info")
+            // After the default, so a caller's RUST_LOG wins.
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(file.try_clone()?)
             .stderr(file)
             .kill_on_drop(true)
