@@ -562,7 +562,10 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
     );
     // Ready once the state and collector are usable, not after a first good poll: a server
     // that is down at boot must not make systemd fail (and restart) the unit.
-    systemd::ready(&format!("polling with the {} collector", agent.collector.name()));
+    systemd::ready(&format!(
+        "polling with the {} collector",
+        agent.collector.name()
+    ));
 
     let mut stopped_at = None;
     loop {
@@ -614,7 +617,10 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
                         systemd::stopping();
                         let at = Instant::now();
                         stopped_at = Some(at);
-                        if tokio::time::timeout_at(at + grace, &mut work).await.is_err() {
+                        if tokio::time::timeout_at(at + grace, &mut work)
+                            .await
+                            .is_err()
+                        {
                             // Dropping `work` kills the hook's process group.
                             tracing::warn!(
                                 grace_secs = grace.as_secs(),
@@ -680,7 +686,10 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
 async fn reload(agent: &mut Agent) {
     systemd::reloading();
     agent.reload().await;
-    systemd::ready(&format!("polling with the {} collector", agent.collector.name()));
+    systemd::ready(&format!(
+        "polling with the {} collector",
+        agent.collector.name()
+    ));
 }
 
 #[cfg(test)]

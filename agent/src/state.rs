@@ -28,8 +28,7 @@ pub const INTERRUPTED_MESSAGE: &str =
     "updraft-agent restarted while this deployment's hook was running; it was not run again";
 
 /// `deploy_stderr` of the payload sent for a deployment whose stored result is unreadable.
-pub const UNREADABLE_MESSAGE: &str =
-    "updraft-agent could not read the stored result of this deployment's hook (corrupt state file); it was not run again";
+pub const UNREADABLE_MESSAGE: &str = "updraft-agent could not read the stored result of this deployment's hook (corrupt state file); it was not run again";
 
 /// A state-directory operation that failed.
 #[derive(Debug, thiserror::Error)]

@@ -79,9 +79,16 @@ async fn systemd_hears_ready_watchdog_pings_and_stopping() {
         receive(&mut messages);
     }
     let ready = messages.iter().find(|m| m.contains("READY=1")).unwrap();
-    assert!(ready.contains("STATUS=polling with the request collector"), "{ready}");
+    assert!(
+        ready.contains("STATUS=polling with the request collector"),
+        "{ready}"
+    );
     // Pings every 200 ms (half of WATCHDOG_USEC): three take well under 2 s.
-    assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
 
     send(&agent, Signal::SIGTERM);
     let status = agent.wait_exit(Duration::from_secs(10)).await.unwrap();
@@ -172,7 +179,11 @@ async fn sigterm_lets_a_running_hook_finish_within_the_grace_and_delivers_its_si
     let work = tempfile::tempdir().unwrap();
     let pid_file = work.path().join("hook.pid");
     let stack = api
-        .create_stack("graceful", &one_script(&pid_file, "sleep 2\necho finished"), json!({}))
+        .create_stack(
+            "graceful",
+            &one_script(&pid_file, "sleep 2\necho finished"),
+            json!({}),
+        )
         .await
         .unwrap();
     let mut agent = api
@@ -190,7 +201,10 @@ async fn sigterm_lets_a_running_hook_finish_within_the_grace_and_delivers_its_si
     );
     let done = api.wait_stack(&stack, T).await.unwrap();
     assert_eq!(done["stack_status"], "CREATE_COMPLETE", "{done}\n{log}");
-    let (_, r) = api.get(&format!("{stack}/resources/deployment")).await.unwrap();
+    let (_, r) = api
+        .get(&format!("{stack}/resources/deployment"))
+        .await
+        .unwrap();
     assert_eq!(r["resource"]["attributes"]["deploy_stdout"], "finished\n");
     server.stop().await;
 }
@@ -221,7 +235,10 @@ async fn sigterm_past_the_grace_kills_the_hook_and_the_next_start_reports_it_fai
     assert_eq!(status.code(), Some(0), "{}", agent.log_text());
     assert!(stopped.elapsed() < Duration::from_secs(10));
     let log = agent.log_text();
-    assert!(log.contains("stop grace over: killed the running hook"), "{log}");
+    assert!(
+        log.contains("stop grace over: killed the running hook"),
+        "{log}"
+    );
     // The hook's whole process group is gone.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
@@ -229,7 +246,10 @@ async fn sigterm_past_the_grace_kills_the_hook_and_the_next_start_reports_it_fai
         "the hook's process group survived: {:?}",
         live_members(hook)
     );
-    let (_, r) = api.get(&format!("{stack}/resources/deployment")).await.unwrap();
+    let (_, r) = api
+        .get(&format!("{stack}/resources/deployment"))
+        .await
+        .unwrap();
     assert_eq!(r["resource"]["resource_status"], "CREATE_IN_PROGRESS");
 
     let agent = api
@@ -238,7 +258,10 @@ async fn sigterm_past_the_grace_kills_the_hook_and_the_next_start_reports_it_fai
         .unwrap();
     let failed = api.wait_stack(&stack, T).await.unwrap();
     assert_eq!(failed["stack_status"], "CREATE_FAILED", "{failed}");
-    let (_, r) = api.get(&format!("{stack}/resources/deployment")).await.unwrap();
+    let (_, r) = api
+        .get(&format!("{stack}/resources/deployment"))
+        .await
+        .unwrap();
     assert_eq!(
         r["resource"]["attributes"]["deploy_stderr"],
         INTERRUPTED_MESSAGE

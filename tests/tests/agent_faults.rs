@@ -93,10 +93,7 @@ async fn signal_events(api: &Api, stack: &str) -> HashMap<String, usize> {
 }
 
 async fn resource(api: &Api, stack: &str, name: &str) -> Value {
-    let (_, body) = api
-        .get(&format!("{stack}/resources/{name}"))
-        .await
-        .unwrap();
+    let (_, body) = api.get(&format!("{stack}/resources/{name}")).await.unwrap();
     body["resource"].clone()
 }
 
@@ -296,7 +293,13 @@ async fn a_signal_due_while_the_server_is_unreachable_arrives_after_an_agent_res
     tokio::time::sleep(Duration::from_secs(2)).await;
     let r = resource(&api, &stack, "dep_0").await;
     assert_eq!(r["resource_status"], "CREATE_IN_PROGRESS", "{r}");
-    assert!(proxy.counts().refused.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    assert!(
+        proxy
+            .counts()
+            .refused
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
 
     proxy.set_down(false);
     let done = api.wait_stack(&stack, T).await.unwrap();
@@ -466,7 +469,10 @@ async fn a_hook_printing_garbage_fails_with_its_output_kept() {
     let failed = api.wait_stack(&stack, T).await.unwrap();
     assert_eq!(failed["stack_status"], "CREATE_FAILED", "{failed}");
     let r = resource(&api, &stack, "deployment").await;
-    assert_eq!(r["attributes"]["deploy_stdout"], "this is {not json\n", "{r}");
+    assert_eq!(
+        r["attributes"]["deploy_stdout"], "this is {not json\n",
+        "{r}"
+    );
     assert_eq!(r["attributes"]["deploy_stderr"], "oops\n", "{r}");
     assert_eq!(r["attributes"]["deploy_status_code"], json!(2), "{r}");
     assert!(!agent.log_text().contains("panicked"));
