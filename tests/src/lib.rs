@@ -165,25 +165,19 @@ impl Server {
             .local_addr()?
             .port();
         let bind = format!("127.0.0.1:{port}");
-        let data = tempfile::tempdir()?;
-        let token = format!("test-token-{}", std::process::id());
-        let extra = vec!["--public-url".to_string(), proxy.url()];
-        let database = Database::Sqlite;
-        let (child, _) = spawn_server(data.path(), &database, &extra, &bind, &token).await?;
-        let base = format!("http://{bind}");
-        proxy.set_upstream(&base)?;
-        Ok(Server {
-            child,
-            base,
-            token,
-            data,
-            database: std::sync::Arc::new(database),
-            extra,
-        })
+        let mut server =
+            Self::start_on(Backend::Sqlite, &["--public-url", &proxy.url()], &bind).await?;
+        server.base = format!("http://{bind}");
+        proxy.set_upstream(&server.base)?;
+        Ok(server)
     }
 
     /// Starts a server on `backend` with extra `updraft server` flags.
     pub async fn start_with(backend: Backend, extra: &[&str]) -> anyhow::Result<Self> {
+        Self::start_on(backend, extra, "127.0.0.1:0").await
+    }
+
+    async fn start_on(backend: Backend, extra: &[&str], bind: &str) -> anyhow::Result<Self> {
         let data = tempfile::tempdir()?;
         let token = format!("test-token-{}", std::process::id());
         let database = match backend {
@@ -207,8 +201,7 @@ impl Server {
             }
         };
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        let (child, base) =
-            spawn_server(data.path(), &database, &extra, "127.0.0.1:0", &token).await?;
+        let (child, base) = spawn_server(data.path(), &database, &extra, bind, &token).await?;
         Ok(Server {
             child,
             base,
@@ -565,6 +558,31 @@ impl Agent {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+}
+
+/// A stack of one POLL_TEMP_URL DeployedServer `server` and one TEMP_URL_SIGNAL
+/// deployment `deployment` of a config of `group` whose `config` text is given.
+pub fn one_deployment_template(group: &str, config: &str) -> String {
+    format!(
+        r#"heat_template_version: 2018-08-31
+resources:
+  server:
+    type: OS::Heat::DeployedServer
+    properties: {{software_config_transport: POLL_TEMP_URL}}
+  config:
+    type: OS::Heat::SoftwareConfig
+    properties:
+      group: {group}
+      config: {config}
+  deployment:
+    type: OS::Heat::SoftwareDeployment
+    properties:
+      config: {{get_resource: config}}
+      server: {{get_resource: server}}
+      signal_transport: TEMP_URL_SIGNAL
+"#,
+        config = json!(config)
+    )
 }
 
 /// The collector settings an agent saved in `state_dir` (`collector.json`), if any.

@@ -12,7 +12,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::json;
 use updraft_agent::state::INTERRUPTED_MESSAGE;
-use updraft_e2e::{Agent, Server};
+use updraft_e2e::{Agent, Server, one_deployment_template};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -115,32 +115,13 @@ async fn without_notify_socket_sigterm_stops_cleanly_with_exit_code_zero() {
     assert!(log.contains("agent stopped"), "{log}");
 }
 
-/// A stack of one script deployment running `body` after writing its pid to `pid_file`.
+/// A stack of one script deployment running `body` after writing its pid to `pid_file`
+/// (and a line to `<pid_file>.runs`).
 fn one_script(pid_file: &Path, body: &str) -> String {
-    format!(
-        r#"heat_template_version: 2018-08-31
-resources:
-  server:
-    type: OS::Heat::DeployedServer
-    properties: {{software_config_transport: POLL_TEMP_URL}}
-  config:
-    type: OS::Heat::SoftwareConfig
-    properties:
-      group: script
-      config: |
-        #!/bin/sh
-        echo $$ > {pid:?}
-        echo ran >> {pid:?}.runs
-        {body}
-  deployment:
-    type: OS::Heat::SoftwareDeployment
-    properties:
-      config: {{get_resource: config}}
-      server: {{get_resource: server}}
-      signal_transport: TEMP_URL_SIGNAL
-"#,
-        pid = pid_file.display().to_string(),
-        body = body.replace('\n', "\n        ")
+    let pid = pid_file.display();
+    one_deployment_template(
+        "script",
+        &format!("#!/bin/sh\necho $$ > '{pid}'\necho ran >> '{pid}.runs'\n{body}\n"),
     )
 }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use updraft_agent::state::{INTERRUPTED_MESSAGE, UNREADABLE_MESSAGE};
 use updraft_e2e::fault_proxy::{FaultPlan, FaultProxy};
-use updraft_e2e::{Agent, Api, Server};
+use updraft_e2e::{Agent, Api, Server, one_deployment_template};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -419,29 +419,6 @@ async fn a_garbage_stored_payload_is_reported_failed_not_rerun() {
     assert!(ran.is_empty(), "the hook ran: {ran:?}");
 }
 
-/// A stack with one deployment of group `group` (no signal outputs).
-fn one_deployment(group: &str, config: &str) -> String {
-    format!(
-        r#"heat_template_version: 2018-08-31
-resources:
-  server:
-    type: OS::Heat::DeployedServer
-    properties: {{software_config_transport: POLL_TEMP_URL}}
-  config:
-    type: OS::Heat::SoftwareConfig
-    properties:
-      group: {group}
-      config: {config:?}
-  deployment:
-    type: OS::Heat::SoftwareDeployment
-    properties:
-      config: {{get_resource: config}}
-      server: {{get_resource: server}}
-      signal_transport: TEMP_URL_SIGNAL
-"#
-    )
-}
-
 #[tokio::test]
 async fn a_hook_printing_garbage_fails_with_its_output_kept() {
     use std::os::unix::fs::PermissionsExt;
@@ -458,7 +435,11 @@ async fn a_hook_printing_garbage_fails_with_its_output_kept() {
     .unwrap();
     std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
     let stack = api
-        .create_stack("garbage", &one_deployment("garbage", "x"), json!({}))
+        .create_stack(
+            "garbage",
+            &one_deployment_template("garbage", "x"),
+            json!({}),
+        )
         .await
         .unwrap();
     let hooks_dir = hooks.display().to_string();
@@ -488,7 +469,7 @@ async fn a_hanging_hook_is_killed_at_the_hook_timeout_and_reported() {
     let stack = api
         .create_stack(
             "hangs",
-            &one_deployment("script", "#!/bin/sh\necho started\nsleep 600\n"),
+            &one_deployment_template("script", "#!/bin/sh\necho started\nsleep 600\n"),
             json!({}),
         )
         .await
