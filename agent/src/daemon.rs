@@ -36,6 +36,9 @@ use crate::systemd;
 /// long-polls, so a server that answers at once cannot make the agent spin.
 pub const MIN_POLL_GAP: Duration = Duration::from_millis(200);
 
+/// On a stop request, the longest wait for in-flight signals (within the stop grace).
+pub const SIGNAL_DRAIN: Duration = Duration::from_secs(5);
+
 /// Why the agent stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -489,7 +492,7 @@ impl Agent {
                 Err(_) => {
                     tracing::warn!(
                         pending = self.tasks.len(),
-                        "stop grace over with signals undelivered; they are sent on the next start"
+                        "stopping with signals undelivered; they are sent on the next start"
                     );
                     break;
                 }
@@ -674,7 +677,11 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
             Instant::now()
         }
     };
-    agent.drain(at + grace).await;
+    // Pending signals are safe on disk: wait for them briefly, not for the whole grace (a
+    // server that is down would otherwise hold every stop for the full grace).
+    agent
+        .drain((at + grace).min(Instant::now() + SIGNAL_DRAIN))
+        .await;
     if let Some(watchdog) = watchdog {
         watchdog.abort();
     }

@@ -245,7 +245,7 @@ async fn an_agent_killed_during_a_hook_reports_it_failed_once_and_never_reruns_i
 }
 
 #[tokio::test]
-async fn a_signal_due_while_the_server_is_unreachable_arrives_after_an_agent_restart() {
+async fn a_signal_due_while_the_server_is_unreachable_arrives_after_an_agent_stop_and_restart() {
     let proxy = FaultProxy::start(FaultPlan::none()).await.unwrap();
     let server = Server::start_behind(&proxy).await.unwrap();
     let api = server.api();
@@ -284,8 +284,25 @@ async fn a_signal_due_while_the_server_is_unreachable_arrives_after_an_agent_res
     })
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    // The agent dies with the signal pending; a new one starts while the server is away.
-    agent.kill().await;
+    // The agent is stopped with the signal pending: it waits for it only briefly, then
+    // exits cleanly; a new one starts while the server is still away.
+    let mut agent = agent;
+    let stopping = Instant::now();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(agent.pid().unwrap() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = agent.wait_exit(Duration::from_secs(20)).await.unwrap();
+    assert_eq!(status.code(), Some(0), "{}", agent.log_text());
+    assert!(stopping.elapsed() < Duration::from_secs(10));
+    assert!(
+        agent
+            .log_text()
+            .contains("stopping with signals undelivered; they are sent on the next start"),
+        "{}",
+        agent.log_text()
+    );
     let agent = api
         .start_agent(&stack, "server", work.path(), &[])
         .await
