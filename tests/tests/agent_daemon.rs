@@ -306,3 +306,60 @@ resources:
     agent.kill().await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn sighup_switches_to_collector_settings_edited_in_the_state_dir() {
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let idle = api
+        .create_stack(
+            "idle",
+            &one_deployment_template("Heat::Ungrouped", ""),
+            json!({}),
+        )
+        .await
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let mut agent = api
+        .start_agent(
+            &idle,
+            "server",
+            work.path(),
+            &["--poll-interval", "600", "--long-poll", "0"],
+        )
+        .await
+        .unwrap();
+    wait_log(&agent, "new metadata", T).await;
+    // Another server's metadata, written into the saved settings by an operator.
+    let busy = api
+        .create_stack(
+            "busy",
+            &one_deployment_template("script", "#!/bin/sh\necho moved\n"),
+            json!({}),
+        )
+        .await
+        .unwrap();
+    api.wait_resource(&busy, "server", "CREATE_COMPLETE", T)
+        .await
+        .unwrap();
+    let from = api.metadata_url(&idle, "server").await.unwrap();
+    let to = api.metadata_url(&busy, "server").await.unwrap();
+    let saved = work.path().join("server/collector.json");
+    let text = std::fs::read_to_string(&saved).unwrap();
+    let quoted = |u: &str| serde_json::to_string(u).unwrap();
+    assert!(text.contains(&quoted(&from)), "{text}");
+    std::fs::write(&saved, text.replace(&quoted(&from), &quoted(&to))).unwrap();
+
+    send(&agent, Signal::SIGHUP);
+    let done = api.wait_stack(&busy, T).await.unwrap();
+    assert_eq!(
+        done["stack_status"],
+        "CREATE_COMPLETE",
+        "{done}\n{}",
+        agent.log_text()
+    );
+    wait_log(&agent, "SIGHUP: reloaded the saved collector settings", T).await;
+    assert!(agent.is_running(), "{}", agent.log_text());
+    agent.kill().await;
+    server.stop().await;
+}
