@@ -148,6 +148,15 @@ pub struct RunArgs {
     /// Kill a hook running longer than this many seconds (default: no limit).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub hook_timeout: Option<u64>,
+
+    /// On SIGTERM, seconds a running hook (and pending signals) get to finish before its
+    /// process group is killed; a killed hook is reported failed on the next start.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub stop_grace: u64,
+
+    /// Log at debug level (`RUST_LOG`, when set, still decides).
+    #[arg(long)]
+    pub debug: bool,
 }
 
 /// Runs `cmd`; errors are printed to stderr as one line `updraft-agent: <reason>`.
@@ -226,6 +235,7 @@ mod tests {
         assert_eq!(args.hooks_dir, [PathBuf::from("/a"), PathBuf::from("/b")]);
         assert!(!args.one_time);
         assert_eq!(args.hook_timeout, None);
+        assert_eq!((args.stop_grace, args.debug), (30, false));
         let cli = Cli::try_parse_from(["x", "run", "--metadata-url", "u"]).unwrap();
         let AgentCommand::Run(args) = cli.command else {
             panic!("not run")

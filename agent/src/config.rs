@@ -31,6 +31,8 @@ pub struct AgentConfig {
     pub long_poll: Option<Duration>,
     /// How hooks run.
     pub hooks: HookSettings,
+    /// On a stop request, how long a running hook and pending signals get to finish.
+    pub stop_grace: Duration,
 }
 
 impl AgentConfig {
@@ -60,6 +62,7 @@ impl AgentConfig {
                 script,
                 timeout: args.hook_timeout.map(Duration::from_secs),
             },
+            stop_grace: Duration::from_secs(args.stop_grace),
         })
     }
 }
@@ -83,6 +86,8 @@ mod tests {
             script_working_dir: None,
             script_outputs_dir: Some("/out".into()),
             hook_timeout: Some(5),
+            stop_grace: 7,
+            debug: false,
         };
         let c = AgentConfig::from_args(args).unwrap();
         assert_eq!(c.collector.as_ref().map(|c| c.name()), Some("request"));
@@ -98,5 +103,6 @@ mod tests {
             Some(&PathBuf::from("/var/lib/heat-config/hooks"))
         );
         assert_eq!(c.hooks.timeout, Some(Duration::from_secs(5)));
+        assert_eq!(c.stop_grace, Duration::from_secs(7));
     }
 }

@@ -9,6 +9,7 @@
 //! with a bounded number of attempts.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -25,12 +26,18 @@ use crate::config::AgentConfig;
 use crate::http::{self, ClientError};
 use crate::metadata::MetadataDocument;
 use crate::notify::{Notifier, RetryLimit, SignalTarget};
-use crate::shutdown;
-use crate::state::{Progress, SignalMarker, StateDir, StateError, interrupted_payload};
+use crate::shutdown::{self, Reloads};
+use crate::state::{
+    Progress, SignalMarker, StateDir, StateError, interrupted_payload, unreadable_payload,
+};
+use crate::systemd;
 
 /// Shortest time between the starts of two polls that found nothing new when the server
 /// long-polls, so a server that answers at once cannot make the agent spin.
 pub const MIN_POLL_GAP: Duration = Duration::from_millis(200);
+
+/// On a stop request, the longest wait for in-flight signals (within the stop grace).
+pub const SIGNAL_DRAIN: Duration = Duration::from_secs(5);
 
 /// Why the agent stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +139,8 @@ struct Agent {
     notifier: Notifier,
     in_flight: InFlight,
     tasks: JoinSet<()>,
+    /// Set once a stop was requested: no further deployment is started.
+    stopping: Arc<AtomicBool>,
 }
 
 impl Agent {
@@ -140,7 +149,14 @@ impl Agent {
         let state = StateDir::open(&config.state_dir)?;
         state.recover_interrupted().await?;
         let client = http::client()?;
-        let on_disk = saved::load(&config.state_dir).await?;
+        let on_disk = match saved::load(&config.state_dir).await {
+            // The command line names a collector: a corrupt saved copy is only replaced.
+            Err(err @ StateError::Corrupt { .. }) if config.collector.is_some() => {
+                tracing::warn!("{err}; replacing it with the collector the command line names");
+                None
+            }
+            other => other?,
+        };
         let chosen = saved::choose(config.collector.as_ref(), on_disk.clone())
             .ok_or(AgentError::NoCollector)?;
         if on_disk.as_ref() != Some(&chosen) {
@@ -166,6 +182,7 @@ impl Agent {
             notifier,
             in_flight: InFlight::default(),
             tasks: JoinSet::new(),
+            stopping: Arc::default(),
         })
     }
 
@@ -232,6 +249,9 @@ impl Agent {
     async fn process(&mut self, deployments: &[Deployment], delivery: Delivery) -> Vec<String> {
         let mut problems = Vec::new();
         for deployment in deployments {
+            if self.stopping.load(Ordering::SeqCst) {
+                break;
+            }
             let mut deployment = deployment.clone();
             deployment.sanitise_inputs();
             if !deployment.select_component() {
@@ -286,10 +306,20 @@ impl Agent {
                     return Ok(());
                 }
                 tracing::info!(id = %d.id, name = %d.name, "re-delivering pending signal");
-                self.state
-                    .read_notify(&d.id)
-                    .await
-                    .map_err(|e| e.to_string())?
+                match self.state.read_notify(&d.id).await {
+                    Ok(payload) => payload,
+                    Err(err @ StateError::Corrupt { .. }) => {
+                        // The hook ran: never run it again, but report that its result is lost.
+                        tracing::error!(id = %d.id, name = %d.name, "{err}; reporting the deployment failed");
+                        let payload = unreadable_payload();
+                        self.state
+                            .write_notify(&d.id, &payload)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        payload
+                    }
+                    Err(err) => return Err(err.to_string()),
+                }
             }
         };
         self.signal(d, &payload, delivery).await
@@ -419,6 +449,58 @@ impl Agent {
         }
     }
 
+    /// SIGHUP: re-reads the collector settings saved in the state directory (an operator
+    /// may have edited them) and switches to them when they differ from those in effect.
+    async fn reload(&mut self) {
+        let on_disk = match saved::load(&self.config.state_dir).await {
+            Ok(on_disk) => on_disk,
+            Err(err) => {
+                tracing::error!("SIGHUP: keeping the current collector settings: {err}");
+                return;
+            }
+        };
+        let Some(chosen) = saved::choose(self.config.collector.as_ref(), on_disk) else {
+            tracing::info!("SIGHUP: no saved collector settings; polling again now");
+            return;
+        };
+        if chosen == self.saved {
+            tracing::info!("SIGHUP: collector settings unchanged; polling again now");
+            return;
+        }
+        match Collector::new(self.client.clone(), &chosen.settings) {
+            Ok(collector) => {
+                tracing::info!(
+                    collector = chosen.settings.summary(),
+                    "SIGHUP: reloaded the saved collector settings; polling again now"
+                );
+                self.collector = collector;
+                self.saved = chosen;
+            }
+            Err(err) => {
+                tracing::error!("SIGHUP: keeping the current collector settings: {err}");
+            }
+        }
+    }
+
+    /// Gives in-flight signal tasks until `deadline` to finish, then aborts the rest (their
+    /// signals stay pending and are delivered on the next start).
+    async fn drain(&mut self, deadline: Instant) {
+        while !self.tasks.is_empty() {
+            match tokio::time::timeout_at(deadline, self.tasks.join_next()).await {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(_) => {
+                    tracing::warn!(
+                        pending = self.tasks.len(),
+                        "stopping with signals undelivered; they are sent on the next start"
+                    );
+                    break;
+                }
+            }
+        }
+        self.tasks.abort_all();
+    }
+
     /// Collects finished signal tasks.
     fn reap(&mut self) {
         while let Some(done) = self.tasks.try_join_next() {
@@ -451,27 +533,53 @@ pub async fn run_once(config: AgentConfig) -> Result<(), AgentError> {
     }
 }
 
-/// Daemon mode: poll until SIGTERM/Ctrl-C. Stopping interrupts a running hook (its
-/// process group is killed); the state files make the next start report it failed rather
-/// than run it twice. Unsettled signals are re-delivered on the next start.
+/// How one wait of the loop ended.
+enum Woken {
+    /// SIGTERM or Ctrl-C.
+    Stop,
+    /// SIGHUP.
+    Reload,
+}
+
+/// Daemon mode: poll until SIGTERM/Ctrl-C; SIGHUP reloads the saved collector settings
+/// and polls again at once.
+///
+/// On a stop request no new deployment is started; a running hook gets `stop_grace` to
+/// finish (its signal too), after which its process group is killed. A killed hook leaves
+/// only its record, so the next start reports it failed rather than running it twice;
+/// unsettled signals are re-delivered on the next start.
 pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
     let mut agent = Agent::start(config).await?;
     let poll_interval = agent.config.poll_interval;
+    let grace = agent.config.stop_grace;
     let mut backoff = Backoff::new(BackoffPolicy::for_poll_interval(poll_interval));
     let mut current: Option<Vec<Deployment>> = None;
     let stop = shutdown::requested();
     tokio::pin!(stop);
+    let mut reloads = Reloads::listen();
+    let watchdog = systemd::spawn_watchdog();
     tracing::info!(
         collector = agent.collector.name(),
         url = agent.collector.shown_url(),
         "agent started"
     );
+    // Ready once the state and collector are usable, not after a first good poll: a server
+    // that is down at boot must not make systemd fail (and restart) the unit.
+    systemd::ready(&format!(
+        "polling with the {} collector",
+        agent.collector.name()
+    ));
 
+    let mut stopped_at = None;
     loop {
         let started = Instant::now();
         let wait = agent.wait();
         let fetched = tokio::select! {
             () = &mut stop => break,
+            () = reloads.next() => {
+                reload(&mut agent).await;
+                continue;
+            }
             fetched = agent.collector.fetch(wait) => fetched,
         };
         let pause = match fetched {
@@ -500,9 +608,31 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
                     });
                 }
                 if let Some(deployments) = &current {
-                    tokio::select! {
-                        () = &mut stop => break,
-                        _ = agent.process(deployments, Delivery::Background) => {}
+                    let stopping = agent.stopping.clone();
+                    let work = agent.process(deployments, Delivery::Background);
+                    tokio::pin!(work);
+                    let interrupted = tokio::select! {
+                        () = &mut stop => true,
+                        _ = &mut work => false,
+                    };
+                    if interrupted {
+                        stopping.store(true, Ordering::SeqCst);
+                        systemd::stopping();
+                        let at = Instant::now();
+                        stopped_at = Some(at);
+                        if tokio::time::timeout_at(at + grace, &mut work)
+                            .await
+                            .is_err()
+                        {
+                            // Dropping `work` kills the hook's process group.
+                            tracing::warn!(
+                                grace_secs = grace.as_secs(),
+                                "stop grace over: killed the running hook; its deployment is reported failed on the next start"
+                            );
+                        } else {
+                            tracing::info!("the running hook finished within the stop grace");
+                        }
+                        break;
                     }
                 }
                 let switched = match &section {
@@ -529,14 +659,44 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
             }
         };
         agent.reap();
-        tokio::select! {
-            () = &mut stop => break,
-            () = tokio::time::sleep(pause) => {}
+        let woken = tokio::select! {
+            () = &mut stop => Some(Woken::Stop),
+            () = reloads.next() => Some(Woken::Reload),
+            () = tokio::time::sleep(pause) => None,
+        };
+        match woken {
+            Some(Woken::Stop) => break,
+            Some(Woken::Reload) => reload(&mut agent).await,
+            None => {}
         }
     }
-    agent.tasks.abort_all();
+    let at = match stopped_at {
+        Some(at) => at,
+        None => {
+            systemd::stopping();
+            Instant::now()
+        }
+    };
+    // Pending signals are safe on disk: wait for them briefly, not for the whole grace (a
+    // server that is down would otherwise hold every stop for the full grace).
+    agent
+        .drain((at + grace).min(Instant::now() + SIGNAL_DRAIN))
+        .await;
+    if let Some(watchdog) = watchdog {
+        watchdog.abort();
+    }
     tracing::info!("agent stopped");
     Ok(())
+}
+
+/// SIGHUP, with systemd told about it.
+async fn reload(agent: &mut Agent) {
+    systemd::reloading();
+    agent.reload().await;
+    systemd::ready(&format!(
+        "polling with the {} collector",
+        agent.collector.name()
+    ));
 }
 
 #[cfg(test)]

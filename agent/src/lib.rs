@@ -22,5 +22,6 @@ pub mod refresh_config;
 pub mod secret;
 pub mod shutdown;
 pub mod state;
+pub mod systemd;
 
 pub use cli::{AgentCommand, RunArgs, execute};

@@ -27,6 +27,9 @@ const TEMP_PREFIX: &str = ".tmp-";
 pub const INTERRUPTED_MESSAGE: &str =
     "updraft-agent restarted while this deployment's hook was running; it was not run again";
 
+/// `deploy_stderr` of the payload sent for a deployment whose stored result is unreadable.
+pub const UNREADABLE_MESSAGE: &str = "updraft-agent could not read the stored result of this deployment's hook (corrupt state file); it was not run again";
+
 /// A state-directory operation that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -97,6 +100,11 @@ pub enum SignalMarker {
 /// The payload reported for a deployment whose hook was running when the agent died.
 pub fn interrupted_payload() -> SignalPayload {
     SignalPayload::new("", INTERRUPTED_MESSAGE, 1)
+}
+
+/// The payload reported for a deployment whose stored payload is corrupt.
+pub fn unreadable_payload() -> SignalPayload {
+    SignalPayload::new("", UNREADABLE_MESSAGE, 1)
 }
 
 /// The deployed-state directory.

@@ -4,6 +4,7 @@
 //! The binaries must be built first (`cargo build --workspace --bins`, part of the README
 //! test command); they are found next to the test executable's directory.
 
+pub mod fault_proxy;
 pub mod stock_agents;
 
 use std::path::{Path, PathBuf};
@@ -156,8 +157,27 @@ impl Server {
         Self::start_with(Backend::Sqlite, &[]).await
     }
 
+    /// Starts a server whose capability URLs (metadata, signals) point at `proxy`, and
+    /// points `proxy` at it: agents then reach the server only through the proxy.
+    pub async fn start_behind(proxy: &fault_proxy::FaultProxy) -> anyhow::Result<Self> {
+        // The server announces its public URL, not where it listens: choose the port here.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let bind = format!("127.0.0.1:{port}");
+        let mut server =
+            Self::start_on(Backend::Sqlite, &["--public-url", &proxy.url()], &bind).await?;
+        server.base = format!("http://{bind}");
+        proxy.set_upstream(&server.base)?;
+        Ok(server)
+    }
+
     /// Starts a server on `backend` with extra `updraft server` flags.
     pub async fn start_with(backend: Backend, extra: &[&str]) -> anyhow::Result<Self> {
+        Self::start_on(backend, extra, "127.0.0.1:0").await
+    }
+
+    async fn start_on(backend: Backend, extra: &[&str], bind: &str) -> anyhow::Result<Self> {
         let data = tempfile::tempdir()?;
         let token = format!("test-token-{}", std::process::id());
         let database = match backend {
@@ -181,8 +201,7 @@ impl Server {
             }
         };
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        let (child, base) =
-            spawn_server(data.path(), &database, &extra, "127.0.0.1:0", &token).await?;
+        let (child, base) = spawn_server(data.path(), &database, &extra, bind, &token).await?;
         Ok(Server {
             child,
             base,
@@ -451,6 +470,21 @@ impl Agent {
         Self::spawn(&binary("updraft-agent"), &args, &[], state_dir, extra)
     }
 
+    /// As [`Agent::start`], with extra environment variables (e.g. `NOTIFY_SOCKET`).
+    pub fn start_env(
+        metadata_url: &str,
+        state_dir: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        let args = ["--metadata-url".to_string(), metadata_url.to_string()];
+        let env: Vec<_> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self::spawn(&args, &env, state_dir, extra)
+    }
+
     /// Starts an agent configured as an `os-collect-config` section (a DeployedServer's
     /// `os_collect_config` attribute) says: its first request/cfn/heat collector, secrets
     /// passed in the environment.
@@ -490,7 +524,6 @@ impl Agent {
         let child = Command::new(program)
             .arg("run")
             .args(args)
-            .envs(env.iter().map(|(k, v)| (k, v)))
             .args(if extra.contains(&"--poll-interval") {
                 &[][..]
             } else {
@@ -500,6 +533,8 @@ impl Agent {
             .arg(state_dir)
             .args(extra)
             .env("RUST_LOG", "info")
+            // After the default, so a caller's RUST_LOG wins.
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(file.try_clone()?)
             .stderr(file)
             .kill_on_drop(true)
@@ -518,6 +553,14 @@ impl Agent {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Waits up to `timeout` for the process to exit; its status, or `None` if still running.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        tokio::time::timeout(timeout, self.child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok)
+    }
+
     /// Kills the agent (SIGKILL) and waits for it.
     pub async fn kill(mut self) {
         let _ = self.child.kill().await;
@@ -527,6 +570,31 @@ impl Agent {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+}
+
+/// A stack of one POLL_TEMP_URL DeployedServer `server` and one TEMP_URL_SIGNAL
+/// deployment `deployment` of a config of `group` whose `config` text is given.
+pub fn one_deployment_template(group: &str, config: &str) -> String {
+    format!(
+        r#"heat_template_version: 2018-08-31
+resources:
+  server:
+    type: OS::Heat::DeployedServer
+    properties: {{software_config_transport: POLL_TEMP_URL}}
+  config:
+    type: OS::Heat::SoftwareConfig
+    properties:
+      group: {group}
+      config: {config}
+  deployment:
+    type: OS::Heat::SoftwareDeployment
+    properties:
+      config: {{get_resource: config}}
+      server: {{get_resource: server}}
+      signal_transport: TEMP_URL_SIGNAL
+"#,
+        config = json!(config)
+    )
 }
 
 /// The collector settings an agent saved in `state_dir` (`collector.json`), if any.
