@@ -482,7 +482,7 @@ impl Agent {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Self::spawn(&args, &env, state_dir, extra)
+        Self::spawn(&binary("updraft-agent"), &args, &env, state_dir, extra)
     }
 
     /// Starts an agent configured as an `os-collect-config` section (a DeployedServer's

@@ -201,23 +201,13 @@ async fn cell(transport: &str, signal: &str) {
         deleted["stack_status"], "DELETE_COMPLETE",
         "{deleted}\n{log}"
     );
-    // CREATE, UPDATE and DELETE each ran once and were acknowledged.
-    let mut delivered = Vec::new();
-    for entry in std::fs::read_dir(agent_state.join("deployed")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "signalled") {
-            let marker: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-            let record = path.with_extension("json");
-            let record: Value = serde_json::from_slice(&std::fs::read(record).unwrap()).unwrap();
-            let action = record["inputs"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|i| i["name"] == "deploy_action")
-                .unwrap()["value"]
-                .clone();
-            delivered.push((action, marker["outcome"].clone()));
-        }
+    // CREATE, UPDATE and DELETE each ran once and were acknowledged. The agent writes the
+    // last marker only after the server answered, which may be just after DELETE_COMPLETE.
+    let started = std::time::Instant::now();
+    let mut delivered = signalled(&agent_state.join("deployed"));
+    while delivered.len() < 3 && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        delivered = signalled(&agent_state.join("deployed"));
     }
     delivered.sort_by_key(|(a, _)| a.to_string());
     assert_eq!(
@@ -288,4 +278,26 @@ async fn poll_server_heat_with_cfn_signal() {
 #[tokio::test]
 async fn poll_server_heat_with_heat_signal() {
     cell("POLL_SERVER_HEAT", "HEAT_SIGNAL").await;
+}
+
+/// `(deploy_action, outcome)` of every `<id>.signalled` marker in `deployed`.
+fn signalled(deployed: &std::path::Path) -> Vec<(Value, Value)> {
+    let mut delivered = Vec::new();
+    for entry in std::fs::read_dir(deployed).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "signalled") {
+            let marker: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            let record = path.with_extension("json");
+            let record: Value = serde_json::from_slice(&std::fs::read(record).unwrap()).unwrap();
+            let action = record["inputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["name"] == "deploy_action")
+                .unwrap()["value"]
+                .clone();
+            delivered.push((action, marker["outcome"].clone()));
+        }
+    }
+    delivered
 }
