@@ -24,8 +24,15 @@ check() {
 # glibc, statically linked: needs no musl toolchain. (getaddrinfo in a static glibc binary
 # still wants the guest's NSS modules for names other than /etc/hosts and DNS; the agent
 # reaches its server by IP or plain DNS.)
+# UPDRAFT_AGENT_NO_PIE=1 links a fixed-address executable instead of a static PIE: no
+# start-up relocations, so about 0.7 MiB less resident memory, but no ASLR for the agent's
+# own code, which is why it is not the default.
 target=x86_64-unknown-linux-gnu
-RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
+extra=""
+if [ "${UPDRAFT_AGENT_NO_PIE:-}" = 1 ]; then
+    extra="-C relocation-model=static"
+fi
+RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static $extra" \
     cargo build --profile agent --target "$target" -p updraft-agent --bin updraft-agent
 check "target/$target/agent/updraft-agent"
 
