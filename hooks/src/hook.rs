@@ -1,9 +1,10 @@
 //! Choosing and running the hook for a deployment's `group`.
 //!
-//! `script` is built in; `Heat::Ungrouped` and `os-apply-config` are never signalled (as in
-//! heat-config); any other group runs the executable of that (sanitised) name from the first
-//! hooks directory that has one, speaking the JSON protocol: the deployment on stdin, the
-//! signal payload on stdout.
+//! `script`, `json-file` and `hiera` are built in (they win over an executable of the same
+//! name, so an image needs no Python for them); `Heat::Ungrouped` and `os-apply-config` are
+//! never signalled (as in heat-config); any other group runs the executable of that
+//! (sanitised) name from the first hooks directory that has one, speaking the JSON protocol:
+//! the deployment on stdin, the signal payload on stdout.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -94,6 +95,11 @@ pub async fn run_deployment(deployment: &Deployment, settings: &HookSettings) ->
             return HookOutcome::Signal(
                 script::run(deployment, &settings.script, settings.timeout).await,
             );
+        }
+        "json-file" => return HookOutcome::Signal(crate::json_file::run(deployment).await),
+        "hiera" => {
+            let paths = crate::hiera::HieraPaths::from_env();
+            return HookOutcome::Signal(crate::hiera::run(deployment, &paths).await);
         }
         UNGROUPED | "os-apply-config" => return HookOutcome::NotSignalled,
         _ => {}

@@ -8,7 +8,10 @@
 
 pub mod deployment;
 pub mod ec2_signature;
+pub mod hiera;
 pub mod hook;
+pub mod json_file;
+pub mod json_files;
 pub mod names;
 mod process;
 pub mod python_json;

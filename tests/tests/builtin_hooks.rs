@@ -1,0 +1,144 @@
+//! The built-in hooks through the real server and agent, with the example templates in
+//! `templates/`: `json-file` writes its files on this host, `hiera` its configuration and
+//! data (its legacy-data check run by our own `os-apply-config`), and bad hook config
+//! fails the deployment with a clear `deploy_stderr`.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use updraft_e2e::{Agent, Api, Server, binary, repo_root};
+
+const T: Duration = Duration::from_secs(60);
+
+fn example(name: &str) -> String {
+    std::fs::read_to_string(repo_root().join("templates").join(name)).unwrap()
+}
+
+async fn deployment_stderr(api: &Api, stack: &str) -> String {
+    let (_, body) = api
+        .get(&format!("{stack}/resources/deployment"))
+        .await
+        .unwrap();
+    body["resource"]["attributes"]["deploy_stderr"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn json_file_writes_each_file_and_refuses_a_relative_path() {
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("etc/myapp/settings.json");
+    let stack = api
+        .create_stack(
+            "jsonfile",
+            &example("json-file.yaml"),
+            json!({"files": {settings.to_str().unwrap(): {"workers": 4, "listen": "0.0.0.0:8080"}}}),
+        )
+        .await
+        .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let agent = api
+        .start_agent(&stack, "server", state.path(), &[])
+        .await
+        .unwrap();
+    let done = api.wait_stack(&stack, T).await.unwrap();
+    assert_eq!(
+        done["stack_status"],
+        "CREATE_COMPLETE",
+        "{done}\n{}",
+        agent.log_text()
+    );
+    assert_eq!(Api::output(&done, "status_code"), json!(0));
+    assert_eq!(
+        std::fs::read_to_string(&settings).unwrap(),
+        "{\n    \"listen\": \"0.0.0.0:8080\",\n    \"workers\": 4\n}"
+    );
+
+    let bad = api
+        .create_stack(
+            "jsonfile-bad",
+            &example("json-file.yaml"),
+            json!({"files": {"relative/settings.json": {}}}),
+        )
+        .await
+        .unwrap();
+    let state2 = tempfile::tempdir().unwrap();
+    let agent2 = api
+        .start_agent(&bad, "server", state2.path(), &[])
+        .await
+        .unwrap();
+    let failed = api.wait_stack(&bad, T).await.unwrap();
+    assert_eq!(failed["stack_status"], "CREATE_FAILED", "{failed}");
+    let stderr = deployment_stderr(&api, &bad).await;
+    assert!(
+        stderr.contains("config.relative/settings.json: the file path must be absolute"),
+        "{stderr}\n{}",
+        agent2.log_text()
+    );
+    agent.kill().await;
+    agent2.kill().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn hiera_writes_its_configuration_and_data() {
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let stack = api
+        .create_stack("hiera", &example("hiera.yaml"), json!({}))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (config, datadir) = (dir.path().join("hiera.yaml"), dir.path().join("hieradata"));
+    // The legacy-data check is our own os-apply-config, over metadata without hiera data.
+    let metadata = dir.path().join("metadata.json");
+    std::fs::write(&metadata, "{}").unwrap();
+    let check = format!(
+        "{} apply-config --key hiera.datafiles --type raw --key-default empty --metadata {}",
+        binary("updraft-agent").display(),
+        metadata.display()
+    );
+    api.wait_resource(&stack, "server", "CREATE_COMPLETE", T)
+        .await
+        .unwrap();
+    let url = api.metadata_url(&stack, "server").await.unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let agent = Agent::start_env(
+        &url,
+        state.path(),
+        &[],
+        &[
+            ("HEAT_HIERA_CONFIG", config.to_str().unwrap()),
+            ("HEAT_PUPPET_HIERA_DATADIR", datadir.to_str().unwrap()),
+            ("HEAT_HIERA_ELEMENT_CHECK_CMD", &check),
+        ],
+    )
+    .unwrap();
+    let done = api.wait_stack(&stack, T).await.unwrap();
+    assert_eq!(
+        done["stack_status"],
+        "CREATE_COMPLETE",
+        "{done}\n{}",
+        agent.log_text()
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.contains(&format!(":datadir: {}\n", datadir.display()))
+            && text.ends_with(":hierarchy:\n  - %{::uuid}\n  - common\n"),
+        "{text}"
+    );
+    let data: Value =
+        serde_json::from_str(&std::fs::read_to_string(datadir.join("common.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        data,
+        json!({"ntp::servers": ["0.pool.ntp.org", "1.pool.ntp.org"]})
+    );
+    agent.kill().await;
+    server.stop().await;
+}
