@@ -6,6 +6,7 @@
 //! (temp-URL) transports lives in [`signing`] so the server that issues URLs and any tool
 //! that checks them agree byte for byte.
 
+pub mod ansible;
 pub mod deployment;
 pub mod ec2_signature;
 pub mod hiera;

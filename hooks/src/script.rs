@@ -37,7 +37,7 @@ pub struct ScriptDirs {
 
 /// A setup step that failed before the script could run.
 #[derive(Debug, thiserror::Error)]
-enum SetupError {
+pub(crate) enum SetupError {
     #[error("deployment id {id:?} cannot be used as a file name")]
     UnsafeId { id: String },
     #[error("cannot create directory {}: {source}", path.display())]
@@ -116,7 +116,7 @@ pub(crate) fn completion_payload(
 }
 
 /// Creates `path` (0700) if needed and returns it made absolute.
-async fn create_dir(path: &Path) -> Result<PathBuf, SetupError> {
+pub(crate) async fn create_dir(path: &Path) -> Result<PathBuf, SetupError> {
     let err = |source| SetupError::CreateDir {
         path: path.to_path_buf(),
         source,
@@ -237,7 +237,11 @@ async fn spawn_script(
 }
 
 /// Adds each declared output whose file `<outputs>/<id>.<name>` exists, as a string.
-async fn collect_outputs(deployment: &Deployment, outputs: &Path, payload: &mut SignalPayload) {
+pub(crate) async fn collect_outputs(
+    deployment: &Deployment,
+    outputs: &Path,
+    payload: &mut SignalPayload,
+) {
     for output in &deployment.outputs {
         let Some(file) = output_path(outputs, &deployment.id, &output.name) else {
             tracing::warn!(

@@ -142,3 +142,84 @@ async fn hiera_writes_its_configuration_and_data() {
     agent.kill().await;
     server.stop().await;
 }
+
+/// `ansible-playbook` from PyPI's `ansible-core` (installed by `.ci/run` into the venv).
+fn ansible_playbook() -> Option<std::path::PathBuf> {
+    let bin = std::env::var("UPDRAFT_PYTHON")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(std::path::PathBuf::from)
+        .and_then(|p| p.parent().map(|d| d.join("ansible-playbook")))
+        .unwrap_or_else(|| repo_root().join("target/venv/bin/ansible-playbook"));
+    if bin.exists() {
+        return Some(bin);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "ansible-playbook (ansible-core) is required when CI=true: run .ci/run"
+    );
+    eprintln!("skipped: ansible-playbook is not installed; run .ci/run");
+    None
+}
+
+#[tokio::test]
+async fn ansible_runs_the_playbook_with_the_real_tool_and_returns_its_output() {
+    let Some(tool) = ansible_playbook() else {
+        return;
+    };
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("motd");
+    let stack = api
+        .create_stack(
+            "ansible",
+            &example("ansible.yaml"),
+            json!({"dest": dest.to_str().unwrap(), "greeting": "Hello from Ansible"}),
+        )
+        .await
+        .unwrap();
+    api.wait_resource(&stack, "server", "CREATE_COMPLETE", T)
+        .await
+        .unwrap();
+    let url = api.metadata_url(&stack, "server").await.unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let (work, outputs, local_tmp) = (
+        dir.path().join("ansible-work"),
+        dir.path().join("ansible-out"),
+        dir.path().join("ansible-tmp"),
+    );
+    let agent = Agent::start_env(
+        &url,
+        state.path(),
+        &[],
+        &[
+            ("HEAT_ANSIBLE_CMD", tool.to_str().unwrap()),
+            ("HEAT_ANSIBLE_WORKING", work.to_str().unwrap()),
+            ("HEAT_ANSIBLE_OUTPUTS", outputs.to_str().unwrap()),
+            ("ANSIBLE_LOCAL_TEMP", local_tmp.to_str().unwrap()),
+        ],
+    )
+    .unwrap();
+    let done = api
+        .wait_stack(&stack, Duration::from_secs(180))
+        .await
+        .unwrap();
+    assert_eq!(
+        done["stack_status"],
+        "CREATE_COMPLETE",
+        "{done}\n{}\n{}",
+        deployment_stderr(&api, &stack).await,
+        agent.log_text()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&dest).unwrap(),
+        "Hello from Ansible\n"
+    );
+    assert_eq!(
+        Api::output(&done, "result"),
+        json!(format!("wrote {}", dest.display()))
+    );
+    agent.kill().await;
+    server.stop().await;
+}
