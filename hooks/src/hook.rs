@@ -1,6 +1,6 @@
 //! Choosing and running the hook for a deployment's `group`.
 //!
-//! `script`, `ansible`, `json-file` and `hiera` are built in (they win over an executable of the same
+//! `script`, `puppet`, `ansible`, `json-file` and `hiera` are built in (they win over an executable of the same
 //! name, so an image needs no Python for them); `Heat::Ungrouped` and `os-apply-config` are
 //! never signalled (as in heat-config); any other group runs the executable of that
 //! (sanitised) name from the first hooks directory that has one, speaking the JSON protocol:
@@ -97,6 +97,12 @@ pub async fn run_deployment(deployment: &Deployment, settings: &HookSettings) ->
             );
         }
         "json-file" => return HookOutcome::Signal(crate::json_file::run(deployment).await),
+        "puppet" => {
+            let puppet = crate::puppet::PuppetSettings::from_env();
+            return HookOutcome::Signal(
+                crate::puppet::run(deployment, &puppet, settings.timeout).await,
+            );
+        }
         "ansible" => {
             let ansible = crate::ansible::AnsibleSettings::from_env();
             return HookOutcome::Signal(

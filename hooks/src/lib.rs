@@ -15,6 +15,7 @@ pub mod json_file;
 pub mod json_files;
 pub mod names;
 mod process;
+pub mod puppet;
 pub mod python_json;
 pub mod script;
 pub mod signal;

@@ -223,3 +223,69 @@ async fn ansible_runs_the_playbook_with_the_real_tool_and_returns_its_output() {
     agent.kill().await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn puppet_applies_the_manifest_with_the_real_tool_and_returns_its_output() {
+    // Debian's `puppet`, installed by `.ci/run`.
+    if !std::path::Path::new("/usr/bin/puppet").exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "puppet (Debian) is required when CI=true: run .ci/run"
+        );
+        eprintln!("skipped: puppet is not installed; run .ci/run");
+        return;
+    }
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("motd");
+    let stack = api
+        .create_stack(
+            "puppet",
+            &example("puppet.yaml"),
+            json!({"dest": dest.to_str().unwrap(), "greeting": "Hello from Puppet"}),
+        )
+        .await
+        .unwrap();
+    api.wait_resource(&stack, "server", "CREATE_COMPLETE", T)
+        .await
+        .unwrap();
+    let url = api.metadata_url(&stack, "server").await.unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let paths = ["puppet-work", "puppet-out", "puppet-logs"].map(|d| dir.path().join(d));
+    let agent = Agent::start_env(
+        &url,
+        state.path(),
+        &[],
+        &[
+            ("HEAT_PUPPET_WORKING", paths[0].to_str().unwrap()),
+            ("HEAT_PUPPET_OUTPUTS", paths[1].to_str().unwrap()),
+            ("HEAT_PUPPET_LOGDIR", paths[2].to_str().unwrap()),
+        ],
+    )
+    .unwrap();
+    let done = api
+        .wait_stack(&stack, Duration::from_secs(180))
+        .await
+        .unwrap();
+    assert_eq!(
+        done["stack_status"],
+        "CREATE_COMPLETE",
+        "{done}\n{}\n{}",
+        deployment_stderr(&api, &stack).await,
+        agent.log_text()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&dest).unwrap(),
+        "Hello from Puppet\n"
+    );
+    assert_eq!(
+        Api::output(&done, "result"),
+        json!(format!("wrote {}", dest.display()))
+    );
+    // puppet's own report is kept beside the deployed state, as upstream.
+    let logs: Vec<_> = std::fs::read_dir(&paths[2]).unwrap().collect();
+    assert_eq!(logs.len(), 2, "{logs:?}");
+    agent.kill().await;
+    server.stop().await;
+}
