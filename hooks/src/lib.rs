@@ -17,6 +17,7 @@ pub mod names;
 mod process;
 pub mod puppet;
 pub mod python_json;
+pub mod salt;
 pub mod script;
 pub mod signal;
 pub mod signing;

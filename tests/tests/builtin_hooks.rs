@@ -143,28 +143,29 @@ async fn hiera_writes_its_configuration_and_data() {
     server.stop().await;
 }
 
-/// `ansible-playbook` from PyPI's `ansible-core` (installed by `.ci/run` into the venv).
-fn ansible_playbook() -> Option<std::path::PathBuf> {
+/// A tool `.ci/run` installs from PyPI into the venv (`ansible-playbook` from ansible-core,
+/// `salt-call` from salt); `None` (skipped, with a message) outside CI when missing.
+fn venv_tool(name: &str) -> Option<std::path::PathBuf> {
     let bin = std::env::var("UPDRAFT_PYTHON")
         .ok()
         .filter(|p| !p.is_empty())
         .map(std::path::PathBuf::from)
-        .and_then(|p| p.parent().map(|d| d.join("ansible-playbook")))
-        .unwrap_or_else(|| repo_root().join("target/venv/bin/ansible-playbook"));
+        .and_then(|p| p.parent().map(|d| d.join(name)))
+        .unwrap_or_else(|| repo_root().join("target/venv/bin").join(name));
     if bin.exists() {
         return Some(bin);
     }
     assert!(
         std::env::var("CI").as_deref() != Ok("true"),
-        "ansible-playbook (ansible-core) is required when CI=true: run .ci/run"
+        "{name} is required when CI=true: run .ci/run"
     );
-    eprintln!("skipped: ansible-playbook is not installed; run .ci/run");
+    eprintln!("skipped: {name} is not installed; run .ci/run");
     None
 }
 
 #[tokio::test]
 async fn ansible_runs_the_playbook_with_the_real_tool_and_returns_its_output() {
-    let Some(tool) = ansible_playbook() else {
+    let Some(tool) = venv_tool("ansible-playbook") else {
         return;
     };
     let server = Server::start().await.unwrap();
@@ -286,6 +287,61 @@ async fn puppet_applies_the_manifest_with_the_real_tool_and_returns_its_output()
     // puppet's own report is kept beside the deployed state, as upstream.
     let logs: Vec<_> = std::fs::read_dir(&paths[2]).unwrap().collect();
     assert_eq!(logs.len(), 2, "{logs:?}");
+    agent.kill().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn salt_applies_the_states_with_the_real_tool_and_returns_its_output() {
+    let Some(tool) = venv_tool("salt-call") else {
+        return;
+    };
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("motd");
+    let stack = api
+        .create_stack(
+            "salt",
+            &example("salt.yaml"),
+            json!({"dest": dest.to_str().unwrap(), "greeting": "Hello from Salt"}),
+        )
+        .await
+        .unwrap();
+    api.wait_resource(&stack, "server", "CREATE_COMPLETE", T)
+        .await
+        .unwrap();
+    let url = api.metadata_url(&stack, "server").await.unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let paths = ["salt-work", "salt-out"].map(|d| dir.path().join(d));
+    let agent = Agent::start_env(
+        &url,
+        state.path(),
+        &[],
+        &[
+            ("HEAT_SALT_CMD", tool.to_str().unwrap()),
+            ("HEAT_SALT_WORKING", paths[0].to_str().unwrap()),
+            ("HEAT_SALT_OUTPUTS", paths[1].to_str().unwrap()),
+        ],
+    )
+    .unwrap();
+    let done = api
+        .wait_stack(&stack, Duration::from_secs(180))
+        .await
+        .unwrap();
+    assert_eq!(
+        done["stack_status"],
+        "CREATE_COMPLETE",
+        "{done}\n{}\n{}",
+        deployment_stderr(&api, &stack).await,
+        agent.log_text()
+    );
+    // file.managed ends `contents` with a newline.
+    assert_eq!(std::fs::read_to_string(&dest).unwrap(), "Hello from Salt\n");
+    assert_eq!(
+        Api::output(&done, "result"),
+        json!(format!("wrote {}\n", dest.display()))
+    );
     agent.kill().await;
     server.stop().await;
 }
