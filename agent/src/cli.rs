@@ -25,6 +25,10 @@ pub enum AgentCommand {
     /// Signal a wait condition handle URL, as `cfn-signal` (same flags).
     #[command(disable_help_flag = true)]
     Signal(PassThrough),
+    /// Run a built-in hook on the deployment on stdin, printing its signal payload
+    /// (heat-agents' hook protocol): `hook puppet < deployment.json`.
+    #[command(disable_help_flag = true)]
+    Hook(PassThrough),
 }
 
 /// Arguments handed unparsed to a built-in tool, which parses them with its own flags.
@@ -177,6 +181,7 @@ pub async fn execute(cmd: AgentCommand) -> ExitCode {
             return crate::apply_config::main(p.argv("os-apply-config")).await;
         }
         AgentCommand::Signal(p) => return crate::cfn_signal::main(p.argv("cfn-signal")).await,
+        AgentCommand::Hook(p) => return crate::hook_command::main(None, p.argv("hook")).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

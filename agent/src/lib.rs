@@ -11,6 +11,7 @@ pub mod cli;
 pub mod collectors;
 pub mod config;
 pub mod daemon;
+pub mod hook_command;
 pub mod http;
 pub mod keystone;
 pub mod metadata;

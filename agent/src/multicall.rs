@@ -18,6 +18,9 @@ pub enum Tool {
     ApplyConfig,
     /// `cfn-signal`: [`crate::cfn_signal`].
     CfnSignal,
+    /// A built-in hook as heat-agents' executable (`hook-puppet.py`, or `puppet` in a
+    /// hooks directory): [`crate::hook_command`].
+    Hook(&'static str),
 }
 
 /// The installed names and the tool each one is.
@@ -28,8 +31,9 @@ pub const NAMES: &[(&str, Tool)] = &[
     ("cfn-signal", Tool::CfnSignal),
 ];
 
-/// The tool `argv0` names (its file name, without directories); `None` for any name not
-/// in [`NAMES`], which is `updraft-agent` with its subcommands.
+/// The tool `argv0` names (its file name, without directories): one of [`NAMES`] or a
+/// built-in hook's name; `None` for any other, which is `updraft-agent` with its
+/// subcommands.
 pub fn invoked_as(argv0: &OsString) -> Option<Tool> {
     let name = Path::new(argv0)
         .file_name()
@@ -39,6 +43,7 @@ pub fn invoked_as(argv0: &OsString) -> Option<Tool> {
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, tool)| *tool)
+        .or_else(|| crate::hook_command::group_of_name(name).map(Tool::Hook))
 }
 
 /// Runs `tool` with the full argument vector (`args[0]` is the program name).
@@ -48,6 +53,7 @@ pub async fn run(tool: Tool, args: Vec<OsString>) -> ExitCode {
         Tool::RefreshConfig => crate::refresh_config::main(args).await,
         Tool::ApplyConfig => crate::apply_config::main(args).await,
         Tool::CfnSignal => crate::cfn_signal::main(args).await,
+        Tool::Hook(group) => crate::hook_command::main(Some(group), args).await,
     }
 }
 
@@ -67,5 +73,9 @@ mod tests {
         );
         assert_eq!(invoked_as(&"/usr/local/bin/updraft-agent".into()), None);
         assert_eq!(invoked_as(&"".into()), None);
+        assert_eq!(
+            invoked_as(&"/x/heat-config-puppet/install.d/hook-puppet.py".into()),
+            Some(Tool::Hook("puppet"))
+        );
     }
 }

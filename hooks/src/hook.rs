@@ -227,10 +227,10 @@ mod tests {
         let dir = tmp.path().join("hooks");
         write_hook(
             &dir,
-            "puppet",
+            "mytool",
             "#!/bin/sh\necho plain\necho oops >&2\nexit 2\n",
         );
-        let out = run_deployment(&deployment("puppet"), &settings(&tmp, vec![dir])).await;
+        let out = run_deployment(&deployment("mytool"), &settings(&tmp, vec![dir])).await;
         assert_eq!(
             out,
             HookOutcome::Signal(SignalPayload::new("plain\n", "oops\n", 2))

@@ -1,0 +1,119 @@
+//! A built-in hook as a stand-alone executable, speaking heat-agents' hook protocol: the
+//! deployment as JSON on stdin, the signal payload as JSON on stdout, exit 0 (a broken
+//! deployment document exits 1, as upstream's tracebacks do). Reached as
+//! `updraft-agent hook <group>`, or through a link named as the upstream hook file
+//! (`hook-puppet.py`, …) or as the group in a hooks directory, so images and tools that
+//! call heat-agents' hooks directly keep working.
+
+use std::ffi::OsString;
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use updraft_hooks::Deployment;
+use updraft_hooks::hook::{HookOutcome, HookSettings, run_deployment};
+use updraft_hooks::script::ScriptDirs;
+
+/// The groups with a built-in hook.
+pub const BUILT_IN: &[&str] = &["script", "puppet", "ansible", "salt", "json-file", "hiera"];
+
+/// The group a program name stands for: `hook-<group>.py` (heat-agents' file names) or
+/// `<group>` itself.
+pub fn group_of_name(name: &str) -> Option<&'static str> {
+    let bare = name
+        .strip_prefix("hook-")
+        .and_then(|n| n.strip_suffix(".py"))
+        .unwrap_or(name);
+    BUILT_IN.iter().copied().find(|g| *g == bare)
+}
+
+/// Runs hook `group` (or, when `None`, the one `args[1]` names) on the deployment on stdin.
+pub async fn main(group: Option<&str>, args: Vec<OsString>) -> ExitCode {
+    let group = match group {
+        Some(g) => g.to_string(),
+        None => match args.get(1).and_then(|a| a.to_str()) {
+            Some(g) => g.to_string(),
+            None => {
+                eprintln!(
+                    "usage: updraft-agent hook <group> < deployment.json (groups: {})",
+                    BUILT_IN.join(", ")
+                );
+                return ExitCode::from(2);
+            }
+        },
+    };
+    if !BUILT_IN.contains(&group.as_str()) {
+        eprintln!(
+            "updraft-agent hook: no built-in hook {group:?} (built in: {})",
+            BUILT_IN.join(", ")
+        );
+        return ExitCode::from(2);
+    }
+    let input = tokio::task::spawn_blocking(|| {
+        let mut text = Vec::new();
+        std::io::stdin().read_to_end(&mut text).map(|_| text)
+    })
+    .await;
+    let mut deployment: Deployment = match input {
+        Ok(Ok(text)) => match serde_json::from_slice(&text) {
+            Ok(d) => d,
+            Err(err) => {
+                eprintln!("{group} hook: stdin is not a deployment document: {err}");
+                return ExitCode::FAILURE;
+            }
+        },
+        Ok(Err(err)) => {
+            eprintln!("{group} hook: cannot read stdin: {err}");
+            return ExitCode::FAILURE;
+        }
+        Err(err) => {
+            eprintln!("{group} hook: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // An upstream hook never looks at the group: it is the hook.
+    deployment.group = group.clone();
+    let env_dir = |name: &str, default: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map_or_else(|| PathBuf::from(default), PathBuf::from)
+    };
+    let settings = HookSettings {
+        // Built-in groups only: no lookup that could find this very executable again.
+        hooks_dirs: Vec::new(),
+        script: ScriptDirs {
+            working: env_dir(
+                "HEAT_SCRIPT_WORKING",
+                "/var/lib/heat-config/heat-config-script",
+            ),
+            outputs: env_dir(
+                "HEAT_SCRIPT_OUTPUTS",
+                "/var/run/heat-config/heat-config-script",
+            ),
+        },
+        timeout: None,
+    };
+    let payload = match run_deployment(&deployment, &settings).await {
+        HookOutcome::Signal(payload) => payload,
+        other => {
+            eprintln!("{group} hook: {other:?}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("{}", String::from_utf8_lossy(&payload.to_body()));
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_file_names_and_group_names_map_to_hooks() {
+        assert_eq!(group_of_name("hook-puppet.py"), Some("puppet"));
+        assert_eq!(group_of_name("hook-json-file.py"), Some("json-file"));
+        assert_eq!(group_of_name("salt"), Some("salt"));
+        assert_eq!(group_of_name("hook-chef.py"), None);
+        assert_eq!(group_of_name("updraft-agent"), None);
+    }
+}
