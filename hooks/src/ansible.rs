@@ -22,12 +22,10 @@ use serde_json::{Map, Value};
 use tokio::process::Command;
 
 use crate::deployment::Deployment;
-use crate::json_files::write_text_file;
-use crate::names::is_safe_file_name;
-use crate::process::run_captured;
 use crate::python_json;
-use crate::script::{collect_outputs, completion_payload, create_dir};
+use crate::script::{collect_outputs, completion_payload};
 use crate::signal::SignalPayload;
+use crate::tool_hook::{ToolHook, env_or};
 
 /// Where and with what the hook runs ansible.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,33 +43,28 @@ pub struct AnsibleSettings {
 impl AnsibleSettings {
     /// From the environment, with upstream's defaults.
     pub fn from_env() -> Self {
-        let var = |name: &str, default: &str| {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| default.to_string())
-        };
         AnsibleSettings {
-            working: var(
+            working: env_or(
                 "HEAT_ANSIBLE_WORKING",
                 "/var/lib/heat-config/heat-config-ansible",
             )
             .into(),
-            outputs: var(
+            outputs: env_or(
                 "HEAT_ANSIBLE_OUTPUTS",
                 "/var/run/heat-config/heat-config-ansible",
             )
             .into(),
-            command: var("HEAT_ANSIBLE_CMD", "ansible-playbook"),
-            inventory: var("HEAT_ANSIBLE_INVENTORY", "localhost,"),
+            command: env_or("HEAT_ANSIBLE_CMD", "ansible-playbook"),
+            inventory: env_or("HEAT_ANSIBLE_INVENTORY", "localhost,"),
         }
     }
 }
 
-fn failed(id: &str, message: String) -> SignalPayload {
-    tracing::warn!(id, "ansible: {message}");
-    SignalPayload::new("", format!("ansible: {message}"), 1)
-}
+const HOOK: ToolHook = ToolHook {
+    name: "ansible",
+    package: "ansible-core",
+    command_env: "HEAT_ANSIBLE_CMD",
+};
 
 /// Runs `deployment` through ansible.
 pub async fn run(
@@ -79,29 +72,26 @@ pub async fn run(
     settings: &AnsibleSettings,
     timeout: Option<Duration>,
 ) -> SignalPayload {
-    let id = deployment.id.as_str();
-    if !is_safe_file_name(id) {
-        return failed(
-            id,
-            format!("deployment id {id:?} cannot be used as a file name"),
-        );
+    match apply(deployment, settings, timeout).await {
+        Ok(payload) | Err(payload) => payload,
     }
-    let playbook_text = match &deployment.config {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => {
-            return failed(
-                id,
-                format!(
-                    "config must be a playbook (YAML text), not {}",
-                    crate::json_file::kind(other)
-                ),
-            );
-        }
-    };
+}
+
+async fn apply(
+    deployment: &Deployment,
+    settings: &AnsibleSettings,
+    timeout: Option<Duration>,
+) -> Result<SignalPayload, SignalPayload> {
+    let id = deployment.id.as_str();
+    HOOK.check_id(id)?;
+    let playbook_text = HOOK.text_config(id, &deployment.config, "a playbook (YAML text)")?;
     if playbook_text.trim().is_empty() {
         tracing::warn!(id, "ansible: no config, nothing to do");
-        return SignalPayload::new("", "ansible: the config is empty; nothing was run", 0);
+        return Ok(SignalPayload::new(
+            "",
+            "ansible: the config is empty; nothing was run",
+            0,
+        ));
     }
     let option = |name: &str| {
         deployment
@@ -110,16 +100,9 @@ pub async fn run(
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
     };
-    let (working, outputs) = match (
-        create_dir(&settings.working).await,
-        create_dir(&settings.outputs).await,
-    ) {
-        (Ok(w), Ok(o)) => (w, o),
-        (Err(e), _) | (_, Err(e)) => return failed(id, e.to_string()),
-    };
+    let (working, outputs) = HOOK.dirs(id, &settings.working, &settings.outputs).await?;
     let playbook = working.join(format!("{id}_playbook.yaml"));
     let variables_file = working.join(format!("{id}_variables.json"));
-    let outputs_path = outputs.join(id);
     let mut variables = Map::new();
     variables.insert("heat_config_id".into(), Value::String(id.to_string()));
     for input in &deployment.inputs {
@@ -127,22 +110,20 @@ pub async fn run(
     }
     variables.insert(
         "heat_outputs_path".into(),
-        Value::String(outputs_path.display().to_string()),
+        Value::String(outputs.join(id).display().to_string()),
     );
-    let written = {
-        let (playbook, variables_file) = (playbook.clone(), variables_file.clone());
-        let variables = python_json::dumps(&Value::Object(variables));
-        tokio::task::spawn_blocking(move || {
-            write_text_file(&variables_file, &variables, 0o600)?;
-            write_text_file(&playbook, &playbook_text, 0o600)
-        })
-        .await
-    };
-    match written {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return failed(id, e.to_string()),
-        Err(e) => return failed(id, e.to_string()),
-    }
+    HOOK.write(
+        id,
+        vec![
+            (
+                variables_file.clone(),
+                python_json::dumps(&Value::Object(variables)),
+                0o600,
+            ),
+            (playbook.clone(), playbook_text, 0o600),
+        ],
+    )
+    .await?;
 
     let inventory = match option("inventory") {
         Some(relative) => working.join(relative).display().to_string(),
@@ -166,23 +147,10 @@ pub async fn run(
     if let Some(plugins) = option("callback_plugins") {
         command.env("ANSIBLE_CALLBACK_PLUGINS", plugins);
     }
-    tracing::debug!(id, playbook = %playbook.display(), "running ansible-playbook");
-    let completion = match run_captured(command, None, timeout).await {
-        Ok(done) => done,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return failed(
-                id,
-                format!(
-                    "{} is not installed (or not on PATH); install ansible-core or set HEAT_ANSIBLE_CMD",
-                    settings.command
-                ),
-            );
-        }
-        Err(err) => return failed(id, format!("cannot run {}: {err}", settings.command)),
-    };
+    let completion = HOOK.run(id, command, &settings.command, timeout).await?;
     let mut payload = completion_payload(id, completion, timeout);
     collect_outputs(deployment, &outputs, &mut payload).await;
-    payload
+    Ok(payload)
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub mod salt;
 pub mod script;
 pub mod signal;
 pub mod signing;
+mod tool_hook;
 
 pub use deployment::{Deployment, DeploymentInput, OutputSchema};
 pub use signal::SignalPayload;

@@ -28,10 +28,10 @@ use tokio::process::Command;
 use crate::deployment::Deployment;
 use crate::json_files::write_text_file;
 use crate::names::is_safe_file_name;
-use crate::process::run_captured;
 use crate::python_json;
-use crate::script::{collect_outputs, completion_payload, create_dir, env_value};
+use crate::script::{collect_outputs, completion_payload, env_value};
 use crate::signal::SignalPayload;
+use crate::tool_hook::{ToolHook, env_or};
 
 /// Where and with what the hook runs puppet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,34 +51,29 @@ pub struct PuppetSettings {
 impl PuppetSettings {
     /// From the environment, with upstream's defaults.
     pub fn from_env() -> Self {
-        let var = |name: &str, default: &str| {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| default.to_string())
-        };
         PuppetSettings {
-            working: var(
+            working: env_or(
                 "HEAT_PUPPET_WORKING",
                 "/var/lib/heat-config/heat-config-puppet",
             )
             .into(),
-            outputs: var(
+            outputs: env_or(
                 "HEAT_PUPPET_OUTPUTS",
                 "/var/run/heat-config/heat-config-puppet",
             )
             .into(),
-            command: var("HEAT_PUPPET_CMD", "puppet"),
-            logdir: var("HEAT_PUPPET_LOGDIR", "/var/run/heat-config/deployed").into(),
-            hiera_datadir: var(crate::hiera::DATADIR_ENV, "/etc/puppet/hieradata").into(),
+            command: env_or("HEAT_PUPPET_CMD", "puppet"),
+            logdir: env_or("HEAT_PUPPET_LOGDIR", "/var/run/heat-config/deployed").into(),
+            hiera_datadir: env_or(crate::hiera::DATADIR_ENV, "/etc/puppet/hieradata").into(),
         }
     }
 }
 
-fn failed(id: &str, message: String) -> SignalPayload {
-    tracing::warn!(id, "puppet: {message}");
-    SignalPayload::new("", format!("puppet: {message}"), 1)
-}
+const HOOK: ToolHook = ToolHook {
+    name: "puppet",
+    package: "puppet",
+    command_env: "HEAT_PUPPET_CMD",
+};
 
 fn flag(options: &Value, name: &str, default: bool) -> bool {
     options
@@ -102,26 +97,19 @@ pub async fn run(
     settings: &PuppetSettings,
     timeout: Option<Duration>,
 ) -> SignalPayload {
-    let id = deployment.id.as_str();
-    if !is_safe_file_name(id) {
-        return failed(
-            id,
-            format!("deployment id {id:?} cannot be used as a file name"),
-        );
+    match apply(deployment, settings, timeout).await {
+        Ok(payload) | Err(payload) => payload,
     }
-    let manifest = match &deployment.config {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => {
-            return failed(
-                id,
-                format!(
-                    "config must be a manifest (text), not {}",
-                    crate::json_file::kind(other)
-                ),
-            );
-        }
-    };
+}
+
+async fn apply(
+    deployment: &Deployment,
+    settings: &PuppetSettings,
+    timeout: Option<Duration>,
+) -> Result<SignalPayload, SignalPayload> {
+    let id = deployment.id.as_str();
+    HOOK.check_id(id)?;
+    let manifest = HOOK.text_config(id, &deployment.config, "a manifest (text)")?;
     let options = &deployment.options;
     let (use_hiera, use_facter) = (
         flag(options, "enable_hiera", false),
@@ -133,13 +121,7 @@ pub async fn run(
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
     };
-    let (working, outputs) = match (
-        create_dir(&settings.working).await,
-        create_dir(&settings.outputs).await,
-    ) {
-        (Ok(w), Ok(o)) => (w, o),
-        (Err(e), _) | (_, Err(e)) => return failed(id, e.to_string()),
-    };
+    let (working, outputs) = HOOK.dirs(id, &settings.working, &settings.outputs).await?;
 
     let mut facts: Vec<(String, String)> = Vec::new();
     if let Some(fqdn) = hostname_f().await {
@@ -162,13 +144,13 @@ pub async fn run(
     });
     if use_hiera {
         if !is_safe_file_name(&format!("heat_config_{}.json", deployment.name)) {
-            return failed(
+            return Err(HOOK.failed(
                 id,
                 format!(
                     "deployment name {:?} cannot name a hiera file",
                     deployment.name
                 ),
-            );
+            ));
         }
         facts.push(("FACTER_deploy_config_name".into(), deployment.name.clone()));
     }
@@ -178,23 +160,11 @@ pub async fn run(
         outputs_path.display().to_string(),
     ));
 
-    let written = {
-        let manifest_path = manifest_path.clone();
-        let hiera_text = python_json::dumps(&Value::Object(hiera));
-        let hiera_file = hiera_file.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Some(file) = hiera_file {
-                write_text_file(&file, &hiera_text, 0o600)?;
-            }
-            write_text_file(&manifest_path, &manifest, 0o700)
-        })
-        .await
-    };
-    match written {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return failed(id, e.to_string()),
-        Err(e) => return failed(id, e.to_string()),
+    let mut files = vec![(manifest_path.clone(), manifest, 0o700)];
+    if let Some(file) = hiera_file {
+        files.push((file, python_json::dumps(&Value::Object(hiera)), 0o600));
     }
+    HOOK.write(id, files).await?;
 
     let mut command = Command::new(&settings.command);
     command.current_dir(&working).args([
@@ -224,20 +194,7 @@ pub async fn run(
         }
         command.env(name, value);
     }
-    tracing::debug!(id, manifest = %manifest_path.display(), "running puppet apply");
-    let mut completion = match run_captured(command, None, timeout).await {
-        Ok(done) => done,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return failed(
-                id,
-                format!(
-                    "{} is not installed (or not on PATH); install puppet or set HEAT_PUPPET_CMD",
-                    settings.command
-                ),
-            );
-        }
-        Err(err) => return failed(id, format!("cannot run {}: {err}", settings.command)),
-    };
+    let mut completion = HOOK.run(id, command, &settings.command, timeout).await?;
     keep_logs(
         &settings.logdir,
         deployment,
@@ -251,7 +208,7 @@ pub async fn run(
     }
     let mut payload = completion_payload(id, completion, timeout);
     collect_outputs(deployment, &outputs, &mut payload).await;
-    payload
+    Ok(payload)
 }
 
 /// Writes the run's output to `<logdir>/<creation_time, ':'/'T' → '-'>-<id>-{stdout,stderr}.log`.

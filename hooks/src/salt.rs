@@ -29,11 +29,9 @@ use serde_json::{Map, Value, json};
 use tokio::process::Command;
 
 use crate::deployment::Deployment;
-use crate::json_files::write_text_file;
-use crate::names::is_safe_file_name;
-use crate::process::run_captured;
-use crate::script::{collect_outputs, completion_payload, create_dir};
+use crate::script::{collect_outputs, completion_payload};
 use crate::signal::SignalPayload;
+use crate::tool_hook::{ToolHook, env_or};
 
 /// Where and with what the hook runs Salt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,24 +47,19 @@ pub struct SaltSettings {
 impl SaltSettings {
     /// From the environment, with upstream's working directory.
     pub fn from_env() -> Self {
-        let var = |name: &str, default: &str| {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| default.to_string())
-        };
         SaltSettings {
-            working: var("HEAT_SALT_WORKING", "/var/lib/heat-config/heat-config-salt").into(),
-            outputs: var("HEAT_SALT_OUTPUTS", "/var/run/heat-config/heat-config-salt").into(),
-            command: var("HEAT_SALT_CMD", "salt-call"),
+            working: env_or("HEAT_SALT_WORKING", "/var/lib/heat-config/heat-config-salt").into(),
+            outputs: env_or("HEAT_SALT_OUTPUTS", "/var/run/heat-config/heat-config-salt").into(),
+            command: env_or("HEAT_SALT_CMD", "salt-call"),
         }
     }
 }
 
-fn failed(id: &str, message: String) -> SignalPayload {
-    tracing::warn!(id, "salt: {message}");
-    SignalPayload::new("", format!("salt: {message}"), 1)
-}
+const HOOK: ToolHook = ToolHook {
+    name: "salt",
+    package: "salt",
+    command_env: "HEAT_SALT_CMD",
+};
 
 /// Runs `deployment` through `salt-call`.
 pub async fn run(
@@ -74,31 +67,27 @@ pub async fn run(
     settings: &SaltSettings,
     timeout: Option<Duration>,
 ) -> SignalPayload {
+    match apply(deployment, settings, timeout).await {
+        Ok(payload) | Err(payload) => payload,
+    }
+}
+
+async fn apply(
+    deployment: &Deployment,
+    settings: &SaltSettings,
+    timeout: Option<Duration>,
+) -> Result<SignalPayload, SignalPayload> {
     let id = deployment.id.as_str();
-    if !is_safe_file_name(id) || id.contains('.') {
-        return failed(id, format!("deployment id {id:?} cannot name a state file"));
+    HOOK.check_id(id)?;
+    if id.contains('.') {
+        return Err(HOOK.failed(id, format!("deployment id {id:?} cannot name a state file")));
     }
     // JSON is YAML: Salt's renderer reads a map written as JSON.
     let sls = match &deployment.config {
-        Value::String(s) => s.clone(),
         Value::Object(_) => deployment.config.to_string(),
-        other => {
-            return failed(
-                id,
-                format!(
-                    "config must be a map of states or SLS text, not {}",
-                    crate::json_file::kind(other)
-                ),
-            );
-        }
+        other => HOOK.text_config(id, other, "a map of states or SLS text")?,
     };
-    let (working, outputs) = match (
-        create_dir(&settings.working).await,
-        create_dir(&settings.outputs).await,
-    ) {
-        (Ok(w), Ok(o)) => (w, o),
-        (Err(e), _) | (_, Err(e)) => return failed(id, e.to_string()),
-    };
+    let (working, outputs) = HOOK.dirs(id, &settings.working, &settings.outputs).await?;
     let config_dir = working.join(format!("{id}.minion"));
     let mut minion = Map::new();
     for input in &deployment.inputs {
@@ -117,21 +106,18 @@ pub async fn run(
         "root_dir".into(),
         json!(config_dir.join("root").display().to_string()),
     );
-    let written = {
-        let (state_file, minion_file) =
-            (working.join(format!("{id}.sls")), config_dir.join("minion"));
-        let minion = Value::Object(minion).to_string();
-        tokio::task::spawn_blocking(move || {
-            write_text_file(&minion_file, &minion, 0o600)?;
-            write_text_file(&state_file, &sls, 0o700)
-        })
-        .await
-    };
-    match written {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return failed(id, e.to_string()),
-        Err(e) => return failed(id, e.to_string()),
-    }
+    HOOK.write(
+        id,
+        vec![
+            (
+                config_dir.join("minion"),
+                Value::Object(minion).to_string(),
+                0o600,
+            ),
+            (working.join(format!("{id}.sls")), sls, 0o700),
+        ],
+    )
+    .await?;
 
     let mut command = Command::new(&settings.command);
     command
@@ -140,22 +126,9 @@ pub async fn run(
         .arg("--config-dir")
         .arg(&config_dir)
         .args(["--out", "json", "--retcode-passthrough", "state.sls", id]);
-    tracing::debug!(id, "running salt-call state.sls");
-    let completion = match run_captured(command, None, timeout).await {
-        Ok(done) => done,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return failed(
-                id,
-                format!(
-                    "{} is not installed (or not on PATH); install salt or set HEAT_SALT_CMD",
-                    settings.command
-                ),
-            );
-        }
-        Err(err) => return failed(id, format!("cannot run {}: {err}", settings.command)),
-    };
+    let completion = HOOK.run(id, command, &settings.command, timeout).await?;
     if completion.timed_out {
-        return completion_payload(id, completion, timeout);
+        return Ok(completion_payload(id, completion, timeout));
     }
     let returned = serde_json::from_str::<Value>(&completion.stdout)
         .ok()
@@ -195,7 +168,7 @@ pub async fn run(
         ),
     };
     collect_outputs(deployment, &outputs, &mut payload).await;
-    payload
+    Ok(payload)
 }
 
 #[cfg(test)]

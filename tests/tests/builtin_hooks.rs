@@ -1,7 +1,8 @@
 //! The built-in hooks through the real server and agent, with the example templates in
 //! `templates/`: `json-file` writes its files on this host, `hiera` its configuration and
 //! data (its legacy-data check run by our own `os-apply-config`), and bad hook config
-//! fails the deployment with a clear `deploy_stderr`.
+//! fails the deployment with a clear `deploy_stderr`; `ansible`, `puppet` and `salt` run the
+//! real tools (`.ci/run` installs them) and change a file on this host.
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
@@ -163,20 +164,30 @@ fn venv_tool(name: &str) -> Option<std::path::PathBuf> {
     None
 }
 
-#[tokio::test]
-async fn ansible_runs_the_playbook_with_the_real_tool_and_returns_its_output() {
-    let Some(tool) = venv_tool("ansible-playbook") else {
-        return;
-    };
+/// What a real tool's hook did: the file it wrote and the deployment's `result` output.
+struct ToolRun {
+    written: String,
+    result: Value,
+}
+
+/// Creates the example `template` with a `dest` in a temporary directory and `greeting`,
+/// runs an agent with the hook's environment (`env`, given that directory), waits for
+/// CREATE_COMPLETE and returns what the tool did.
+async fn run_tool_example(
+    name: &str,
+    template: &str,
+    greeting: &str,
+    env: impl FnOnce(&std::path::Path) -> Vec<(&'static str, String)>,
+) -> ToolRun {
     let server = Server::start().await.unwrap();
     let api = server.api();
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("motd");
     let stack = api
         .create_stack(
-            "ansible",
-            &example("ansible.yaml"),
-            json!({"dest": dest.to_str().unwrap(), "greeting": "Hello from Ansible"}),
+            name,
+            &example(template),
+            json!({"dest": dest.to_str().unwrap(), "greeting": greeting}),
         )
         .await
         .unwrap();
@@ -185,23 +196,9 @@ async fn ansible_runs_the_playbook_with_the_real_tool_and_returns_its_output() {
         .unwrap();
     let url = api.metadata_url(&stack, "server").await.unwrap();
     let state = tempfile::tempdir().unwrap();
-    let (work, outputs, local_tmp) = (
-        dir.path().join("ansible-work"),
-        dir.path().join("ansible-out"),
-        dir.path().join("ansible-tmp"),
-    );
-    let agent = Agent::start_env(
-        &url,
-        state.path(),
-        &[],
-        &[
-            ("HEAT_ANSIBLE_CMD", tool.to_str().unwrap()),
-            ("HEAT_ANSIBLE_WORKING", work.to_str().unwrap()),
-            ("HEAT_ANSIBLE_OUTPUTS", outputs.to_str().unwrap()),
-            ("ANSIBLE_LOCAL_TEMP", local_tmp.to_str().unwrap()),
-        ],
-    )
-    .unwrap();
+    let env = env(dir.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let agent = Agent::start_env(&url, state.path(), &[], &env).unwrap();
     let done = api
         .wait_stack(&stack, Duration::from_secs(180))
         .await
@@ -213,16 +210,42 @@ async fn ansible_runs_the_playbook_with_the_real_tool_and_returns_its_output() {
         deployment_stderr(&api, &stack).await,
         agent.log_text()
     );
+    let run = ToolRun {
+        written: std::fs::read_to_string(&dest).unwrap(),
+        result: Api::output(&done, "result"),
+    };
+    // file.managed (salt) ends its contents with a newline; the others write them as given.
     assert_eq!(
-        std::fs::read_to_string(&dest).unwrap(),
-        "Hello from Ansible\n"
-    );
-    assert_eq!(
-        Api::output(&done, "result"),
-        json!(format!("wrote {}", dest.display()))
+        run.result.as_str().map(str::trim_end),
+        Some(format!("wrote {}", dest.display()).as_str()),
+        "{}",
+        run.result
     );
     agent.kill().await;
     server.stop().await;
+    run
+}
+
+/// A temporary-directory path as an environment value.
+fn under(dir: &std::path::Path, name: &str) -> String {
+    dir.join(name).display().to_string()
+}
+
+#[tokio::test]
+async fn ansible_runs_the_playbook_with_the_real_tool_and_returns_its_output() {
+    let Some(tool) = venv_tool("ansible-playbook") else {
+        return;
+    };
+    let run = run_tool_example("ansible", "ansible.yaml", "Hello from Ansible", |dir| {
+        vec![
+            ("HEAT_ANSIBLE_CMD", tool.display().to_string()),
+            ("HEAT_ANSIBLE_WORKING", under(dir, "ansible-work")),
+            ("HEAT_ANSIBLE_OUTPUTS", under(dir, "ansible-out")),
+            ("ANSIBLE_LOCAL_TEMP", under(dir, "ansible-tmp")),
+        ]
+    })
+    .await;
+    assert_eq!(run.written, "Hello from Ansible\n");
 }
 
 #[tokio::test]
@@ -236,59 +259,15 @@ async fn puppet_applies_the_manifest_with_the_real_tool_and_returns_its_output()
         eprintln!("skipped: puppet is not installed; run .ci/run");
         return;
     }
-    let server = Server::start().await.unwrap();
-    let api = server.api();
-    let dir = tempfile::tempdir().unwrap();
-    let dest = dir.path().join("motd");
-    let stack = api
-        .create_stack(
-            "puppet",
-            &example("puppet.yaml"),
-            json!({"dest": dest.to_str().unwrap(), "greeting": "Hello from Puppet"}),
-        )
-        .await
-        .unwrap();
-    api.wait_resource(&stack, "server", "CREATE_COMPLETE", T)
-        .await
-        .unwrap();
-    let url = api.metadata_url(&stack, "server").await.unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let paths = ["puppet-work", "puppet-out", "puppet-logs"].map(|d| dir.path().join(d));
-    let agent = Agent::start_env(
-        &url,
-        state.path(),
-        &[],
-        &[
-            ("HEAT_PUPPET_WORKING", paths[0].to_str().unwrap()),
-            ("HEAT_PUPPET_OUTPUTS", paths[1].to_str().unwrap()),
-            ("HEAT_PUPPET_LOGDIR", paths[2].to_str().unwrap()),
-        ],
-    )
-    .unwrap();
-    let done = api
-        .wait_stack(&stack, Duration::from_secs(180))
-        .await
-        .unwrap();
-    assert_eq!(
-        done["stack_status"],
-        "CREATE_COMPLETE",
-        "{done}\n{}\n{}",
-        deployment_stderr(&api, &stack).await,
-        agent.log_text()
-    );
-    assert_eq!(
-        std::fs::read_to_string(&dest).unwrap(),
-        "Hello from Puppet\n"
-    );
-    assert_eq!(
-        Api::output(&done, "result"),
-        json!(format!("wrote {}", dest.display()))
-    );
-    // puppet's own report is kept beside the deployed state, as upstream.
-    let logs: Vec<_> = std::fs::read_dir(&paths[2]).unwrap().collect();
-    assert_eq!(logs.len(), 2, "{logs:?}");
-    agent.kill().await;
-    server.stop().await;
+    let run = run_tool_example("puppet", "puppet.yaml", "Hello from Puppet", |dir| {
+        vec![
+            ("HEAT_PUPPET_WORKING", under(dir, "puppet-work")),
+            ("HEAT_PUPPET_OUTPUTS", under(dir, "puppet-out")),
+            ("HEAT_PUPPET_LOGDIR", under(dir, "puppet-logs")),
+        ]
+    })
+    .await;
+    assert_eq!(run.written, "Hello from Puppet\n");
 }
 
 #[tokio::test]
@@ -296,52 +275,14 @@ async fn salt_applies_the_states_with_the_real_tool_and_returns_its_output() {
     let Some(tool) = venv_tool("salt-call") else {
         return;
     };
-    let server = Server::start().await.unwrap();
-    let api = server.api();
-    let dir = tempfile::tempdir().unwrap();
-    let dest = dir.path().join("motd");
-    let stack = api
-        .create_stack(
-            "salt",
-            &example("salt.yaml"),
-            json!({"dest": dest.to_str().unwrap(), "greeting": "Hello from Salt"}),
-        )
-        .await
-        .unwrap();
-    api.wait_resource(&stack, "server", "CREATE_COMPLETE", T)
-        .await
-        .unwrap();
-    let url = api.metadata_url(&stack, "server").await.unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let paths = ["salt-work", "salt-out"].map(|d| dir.path().join(d));
-    let agent = Agent::start_env(
-        &url,
-        state.path(),
-        &[],
-        &[
-            ("HEAT_SALT_CMD", tool.to_str().unwrap()),
-            ("HEAT_SALT_WORKING", paths[0].to_str().unwrap()),
-            ("HEAT_SALT_OUTPUTS", paths[1].to_str().unwrap()),
-        ],
-    )
-    .unwrap();
-    let done = api
-        .wait_stack(&stack, Duration::from_secs(180))
-        .await
-        .unwrap();
-    assert_eq!(
-        done["stack_status"],
-        "CREATE_COMPLETE",
-        "{done}\n{}\n{}",
-        deployment_stderr(&api, &stack).await,
-        agent.log_text()
-    );
+    let run = run_tool_example("salt", "salt.yaml", "Hello from Salt", |dir| {
+        vec![
+            ("HEAT_SALT_CMD", tool.display().to_string()),
+            ("HEAT_SALT_WORKING", under(dir, "salt-work")),
+            ("HEAT_SALT_OUTPUTS", under(dir, "salt-out")),
+        ]
+    })
+    .await;
     // file.managed ends `contents` with a newline.
-    assert_eq!(std::fs::read_to_string(&dest).unwrap(), "Hello from Salt\n");
-    assert_eq!(
-        Api::output(&done, "result"),
-        json!(format!("wrote {}\n", dest.display()))
-    );
-    agent.kill().await;
-    server.stop().await;
+    assert_eq!(run.written, "Hello from Salt\n");
 }
