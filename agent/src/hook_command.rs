@@ -15,7 +15,15 @@ use updraft_hooks::hook::{HookOutcome, HookSettings, run_deployment};
 use updraft_hooks::script::ScriptDirs;
 
 /// The groups with a built-in hook.
-pub const BUILT_IN: &[&str] = &["script", "puppet", "ansible", "salt", "json-file", "hiera"];
+pub const BUILT_IN: &[&str] = &[
+    "script",
+    "puppet",
+    "ansible",
+    "salt",
+    "chef",
+    "json-file",
+    "hiera",
+];
 
 /// The group a program name stands for: `hook-<group>.py` (heat-agents' file names) or
 /// `<group>` itself.

@@ -1,6 +1,6 @@
 //! Choosing and running the hook for a deployment's `group`.
 //!
-//! `script`, `puppet`, `ansible`, `salt`, `json-file` and `hiera` are built in (they win over an executable of the same
+//! `script`, `puppet`, `ansible`, `salt`, `chef`, `json-file` and `hiera` are built in (they win over an executable of the same
 //! name, so an image needs no Python for them); `Heat::Ungrouped` and `os-apply-config` are
 //! never signalled (as in heat-config); any other group runs the executable of that
 //! (sanitised) name from the first hooks directory that has one, speaking the JSON protocol:
@@ -101,6 +101,12 @@ pub async fn run_deployment(deployment: &Deployment, settings: &HookSettings) ->
             let puppet = crate::puppet::PuppetSettings::from_env();
             return HookOutcome::Signal(
                 crate::puppet::run(deployment, &puppet, settings.timeout).await,
+            );
+        }
+        "chef" => {
+            let chef = crate::chef::ChefSettings::from_env();
+            return HookOutcome::Signal(
+                crate::chef::run(deployment, &chef, settings.timeout).await,
             );
         }
         "salt" => {
@@ -241,11 +247,11 @@ mod tests {
     async fn unknown_group_has_no_hook() {
         let tmp = tempfile::tempdir().unwrap();
         let dirs = vec![tmp.path().join("none")];
-        let out = run_deployment(&deployment("chef"), &settings(&tmp, dirs.clone())).await;
+        let out = run_deployment(&deployment("kubelet"), &settings(&tmp, dirs.clone())).await;
         assert_eq!(
             out,
             HookOutcome::NoHook {
-                group: "chef".into(),
+                group: "kubelet".into(),
                 searched: dirs
             }
         );

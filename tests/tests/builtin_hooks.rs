@@ -286,3 +286,84 @@ async fn salt_applies_the_states_with_the_real_tool_and_returns_its_output() {
     // file.managed ends `contents` with a newline.
     assert_eq!(run.written, "Hello from Salt\n");
 }
+
+/// Chef is in none of the registries this project can install from, so `chef-client` is
+/// a recording fake here: it checks that it got the run list, the node attributes and the
+/// cloned kitchen, and writes the output the deployment returns.
+#[tokio::test]
+async fn chef_clones_the_kitchen_and_runs_chef_client_with_the_node_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("kitchen");
+    std::fs::create_dir_all(repo.join("cookbooks/app/recipes")).unwrap();
+    std::fs::write(repo.join("cookbooks/app/recipes/default.rb"), "log 'hi'\n").unwrap();
+    for args in [
+        &["init", "-q"][..],
+        &["add", "."][..],
+        &[
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "user.name=t",
+            "commit",
+            "-qm",
+            "kitchen",
+        ][..],
+    ] {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    }
+    let fake = dir.path().join("fake-chef-client");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\n# argv: -z --config <client.rb> -j <node.json>\n\
+         grep -q \"cookbook_path '.*/kitchen/cookbooks'\" \"$3\" || { echo 'no cookbook_path' >&2; exit 3; }\n\
+         grep -q \"environment 'production'\" \"$3\" || { echo 'no environment' >&2; exit 4; }\n\
+         grep -q '\"port\": 8080' \"$5\" && grep -q 'recipe\\[app::default\\]' \"$5\" || { echo 'bad node file' >&2; exit 5; }\n\
+         test -f \"$(dirname \"$3\")/kitchen/cookbooks/app/recipes/default.rb\" || { echo 'no kitchen' >&2; exit 6; }\n\
+         printf converged > \"$heat_outputs_path.result\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let stack = api
+        .create_stack(
+            "chef",
+            &example("chef.yaml"),
+            json!({"kitchen": repo.to_str().unwrap()}),
+        )
+        .await
+        .unwrap();
+    api.wait_resource(&stack, "server", "CREATE_COMPLETE", T)
+        .await
+        .unwrap();
+    let url = api.metadata_url(&stack, "server").await.unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let agent = Agent::start_env(
+        &url,
+        state.path(),
+        &[],
+        &[
+            ("HEAT_CHEF_CMD", fake.to_str().unwrap()),
+            ("HEAT_CHEF_WORKING", &under(dir.path(), "chef-work")),
+            ("HEAT_CHEF_OUTPUTS", &under(dir.path(), "chef-out")),
+        ],
+    )
+    .unwrap();
+    let done = api.wait_stack(&stack, T).await.unwrap();
+    assert_eq!(
+        done["stack_status"],
+        "CREATE_COMPLETE",
+        "{done}\n{}\n{}",
+        deployment_stderr(&api, &stack).await,
+        agent.log_text()
+    );
+    assert_eq!(Api::output(&done, "result"), json!("converged"));
+    agent.kill().await;
+    server.stop().await;
+}
