@@ -121,7 +121,8 @@ mod tests {
         assert_eq!(group_of_name("hook-puppet.py"), Some("puppet"));
         assert_eq!(group_of_name("hook-json-file.py"), Some("json-file"));
         assert_eq!(group_of_name("salt"), Some("salt"));
-        assert_eq!(group_of_name("hook-chef.py"), None);
+        assert_eq!(group_of_name("hook-chef.py"), Some("chef"));
+        assert_eq!(group_of_name("hook-kubelet.py"), None);
         assert_eq!(group_of_name("updraft-agent"), None);
     }
 }
