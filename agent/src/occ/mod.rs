@@ -14,6 +14,7 @@ pub mod cache;
 pub mod cycle;
 pub mod ini;
 pub mod merger;
+pub mod option_table;
 pub mod options;
 pub mod source;
 
