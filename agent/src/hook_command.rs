@@ -11,19 +11,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use updraft_hooks::Deployment;
+use updraft_hooks::builtin::BuiltIn;
 use updraft_hooks::hook::{HookOutcome, HookSettings, run_deployment};
 use updraft_hooks::script::ScriptDirs;
-
-/// The groups with a built-in hook.
-pub const BUILT_IN: &[&str] = &[
-    "script",
-    "puppet",
-    "ansible",
-    "salt",
-    "chef",
-    "json-file",
-    "hiera",
-];
 
 /// The group a program name stands for: `hook-<group>.py` (heat-agents' file names) or
 /// `<group>` itself.
@@ -32,7 +22,7 @@ pub fn group_of_name(name: &str) -> Option<&'static str> {
         .strip_prefix("hook-")
         .and_then(|n| n.strip_suffix(".py"))
         .unwrap_or(name);
-    BUILT_IN.iter().copied().find(|g| *g == bare)
+    BuiltIn::for_group(bare).map(BuiltIn::group)
 }
 
 /// Runs hook `group` (or, when `None`, the one `args[1]` names) on the deployment on stdin.
@@ -44,16 +34,16 @@ pub async fn main(group: Option<&str>, args: Vec<OsString>) -> ExitCode {
             None => {
                 eprintln!(
                     "usage: updraft-agent hook <group> < deployment.json (groups: {})",
-                    BUILT_IN.join(", ")
+                    BuiltIn::groups_text()
                 );
                 return ExitCode::from(2);
             }
         },
     };
-    if !BUILT_IN.contains(&group.as_str()) {
+    if BuiltIn::for_group(&group).is_none() {
         eprintln!(
             "updraft-agent hook: no built-in hook {group:?} (built in: {})",
-            BUILT_IN.join(", ")
+            BuiltIn::groups_text()
         );
         return ExitCode::from(2);
     }

@@ -1,7 +1,7 @@
 //! Choosing and running the hook for a deployment's `group`.
 //!
-//! `script`, `puppet`, `ansible`, `salt`, `chef`, `json-file` and `hiera` are built in (they win over an executable of the same
-//! name, so an image needs no Python for them); `Heat::Ungrouped` and `os-apply-config` are
+//! The [`BuiltIn`] hooks win over an executable of the same name (so an image needs no
+//! Python for them); `Heat::Ungrouped` and `os-apply-config` are
 //! never signalled (as in heat-config); any other group runs the executable of that
 //! (sanitised) name from the first hooks directory that has one, speaking the JSON protocol:
 //! the deployment on stdin, the signal payload on stdout.
@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::process::Command;
 
+use crate::builtin::BuiltIn;
 use crate::deployment::{Deployment, UNGROUPED};
 use crate::process::run_captured;
 use crate::script::{self, ScriptDirs};
@@ -90,41 +91,10 @@ pub async fn find_hook(name: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
 
 /// Runs `deployment` (already sanitised) through the hook for its group.
 pub async fn run_deployment(deployment: &Deployment, settings: &HookSettings) -> HookOutcome {
+    if let Some(hook) = BuiltIn::for_group(&deployment.group) {
+        return HookOutcome::Signal(hook.run(deployment, settings).await);
+    }
     match deployment.group.as_str() {
-        "script" => {
-            return HookOutcome::Signal(
-                script::run(deployment, &settings.script, settings.timeout).await,
-            );
-        }
-        "json-file" => return HookOutcome::Signal(crate::json_file::run(deployment).await),
-        "puppet" => {
-            let puppet = crate::puppet::PuppetSettings::from_env();
-            return HookOutcome::Signal(
-                crate::puppet::run(deployment, &puppet, settings.timeout).await,
-            );
-        }
-        "chef" => {
-            let chef = crate::chef::ChefSettings::from_env();
-            return HookOutcome::Signal(
-                crate::chef::run(deployment, &chef, settings.timeout).await,
-            );
-        }
-        "salt" => {
-            let salt = crate::salt::SaltSettings::from_env();
-            return HookOutcome::Signal(
-                crate::salt::run(deployment, &salt, settings.timeout).await,
-            );
-        }
-        "ansible" => {
-            let ansible = crate::ansible::AnsibleSettings::from_env();
-            return HookOutcome::Signal(
-                crate::ansible::run(deployment, &ansible, settings.timeout).await,
-            );
-        }
-        "hiera" => {
-            let paths = crate::hiera::HieraPaths::from_env();
-            return HookOutcome::Signal(crate::hiera::run(deployment, &paths).await);
-        }
         UNGROUPED | "os-apply-config" => return HookOutcome::NotSignalled,
         _ => {}
     }

@@ -7,6 +7,7 @@
 //! that checks them agree byte for byte.
 
 pub mod ansible;
+pub mod builtin;
 pub mod chef;
 pub mod deployment;
 pub mod ec2_signature;
