@@ -51,6 +51,7 @@ impl AgentConfig {
                 .script_outputs_dir
                 .unwrap_or_else(|| args.state_dir.join(SCRIPT_OUTPUTS_SUBDIR)),
         };
+        let config_files = vec![args.state_dir.join(crate::state::METADATA_FILE)];
         Ok(AgentConfig {
             collector,
             state_dir: args.state_dir,
@@ -61,6 +62,8 @@ impl AgentConfig {
                 hooks_dirs,
                 script,
                 timeout: args.hook_timeout.map(Duration::from_secs),
+                tools_executable: crate::multicall::own_executable(),
+                config_files,
             },
             stop_grace: Duration::from_secs(args.stop_grace),
         })

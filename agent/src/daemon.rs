@@ -245,6 +245,14 @@ impl Agent {
         }
     }
 
+    /// Keeps the document for the `apply-config` hook; a failure is logged, not fatal (only
+    /// apply-config deployments need it).
+    async fn keep_metadata(&self, doc: &MetadataDocument) {
+        if let Err(err) = self.state.write_metadata(&doc.content).await {
+            tracing::warn!("cannot keep the metadata document for os-apply-config: {err}");
+        }
+    }
+
     /// Acts on each deployment in order; returns the problems met (already logged).
     async fn process(&mut self, deployments: &[Deployment], delivery: Delivery) -> Vec<String> {
         let mut problems = Vec::new();
@@ -519,6 +527,7 @@ pub async fn run_once(config: AgentConfig) -> Result<(), AgentError> {
     let fetched = agent.collector.fetch(None).await?;
     let problems = match fetched.change {
         Change::Document(doc) => {
+            agent.keep_metadata(&doc).await;
             let problems = agent.process(&doc.deployments, Delivery::Inline).await;
             // Saved for the next run.
             agent.follow(&doc).await;
@@ -596,6 +605,7 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
                 let changed = matches!(fetched.change, Change::Document(_));
                 let mut section = None;
                 if let Change::Document(doc) = fetched.change {
+                    agent.keep_metadata(&doc).await;
                     let ids =
                         |ds: &[Deployment]| ds.iter().map(|d| d.id.clone()).collect::<Vec<_>>();
                     if current.as_deref().map(ids) != Some(ids(&doc.deployments)) {

@@ -53,7 +53,7 @@ pub async fn main(group: Option<&str>, args: Vec<OsString>) -> ExitCode {
     })
     .await;
     let mut deployment: Deployment = match input {
-        Ok(Ok(text)) => match serde_json::from_slice(&text) {
+        Ok(Ok(text)) => match parse_deployment(&text) {
             Ok(d) => d,
             Err(err) => {
                 eprintln!("{group} hook: stdin is not a deployment document: {err}");
@@ -90,6 +90,8 @@ pub async fn main(group: Option<&str>, args: Vec<OsString>) -> ExitCode {
             ),
         },
         timeout: None,
+        tools_executable: crate::multicall::own_executable(),
+        config_files: Vec::new(),
     };
     let payload = match run_deployment(&deployment, &settings).await {
         HookOutcome::Signal(payload) => payload,
@@ -102,9 +104,28 @@ pub async fn main(group: Option<&str>, args: Vec<OsString>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The deployment on a hook's stdin. Upstream hooks that never name files after the
+/// deployment (`cfn-init`, `apply-config`) are fed documents without an `id`, so a missing
+/// one is empty here; hooks that need one refuse it clearly.
+fn parse_deployment(text: &[u8]) -> Result<Deployment, serde_json::Error> {
+    let mut value: serde_json::Value = serde_json::from_slice(text)?;
+    if let Some(doc) = value.as_object_mut() {
+        doc.entry("id").or_insert_with(|| "".into());
+    }
+    serde_json::from_value(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_document_without_an_id_is_still_a_deployment() {
+        let d = parse_deployment(br#"{"group": "cfn-init", "config": {"a": 1}}"#).unwrap();
+        assert_eq!((d.id.as_str(), d.config["a"].as_i64()), ("", Some(1)));
+        assert!(parse_deployment(b"{::::").is_err());
+        assert!(parse_deployment(b"[1]").is_err());
+    }
 
     #[test]
     fn upstream_file_names_and_group_names_map_to_hooks() {

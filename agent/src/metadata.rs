@@ -25,6 +25,8 @@ pub struct MetadataDocument {
     pub skipped: usize,
     /// The `os-collect-config` section, when present (and not null).
     pub collect_config: Option<Value>,
+    /// The whole document as served (what os-apply-config renders from).
+    pub content: Value,
 }
 
 /// The key of the collector section in a document.
@@ -48,6 +50,10 @@ pub fn parse(body: &[u8]) -> Result<MetadataDocument, DocumentError> {
 /// [`parse`] for a document already parsed as JSON (the cfn collector's `<Metadata>` text,
 /// the heat collector's `metadata` key).
 pub fn from_value(value: Value) -> Result<MetadataDocument, DocumentError> {
+    if !value.is_object() {
+        return Err(DocumentError::NotAnObject);
+    }
+    let content = value.clone();
     let Value::Object(mut doc) = value else {
         return Err(DocumentError::NotAnObject);
     };
@@ -61,6 +67,7 @@ pub fn from_value(value: Value) -> Result<MetadataDocument, DocumentError> {
     };
     let mut parsed = MetadataDocument {
         collect_config: doc.remove(COLLECT_CONFIG_KEY).filter(|v| !v.is_null()),
+        content,
         ..MetadataDocument::default()
     };
     for (position, entry) in entries.into_iter().enumerate() {
@@ -117,7 +124,10 @@ mod tests {
     #[test]
     fn missing_or_null_deployments_is_an_empty_list() {
         for body in [r#"{"os-collect-config": null}"#, r#"{"deployments": null}"#] {
-            assert_eq!(parse(body.as_bytes()).unwrap(), MetadataDocument::default());
+            let doc = parse(body.as_bytes()).unwrap();
+            assert_eq!((doc.deployments.len(), doc.skipped), (0, 0));
+            assert_eq!(doc.collect_config, None);
+            assert_eq!(doc.content.to_string(), body.replace(": ", ":"));
         }
     }
 

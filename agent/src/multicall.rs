@@ -46,6 +46,15 @@ pub fn invoked_as(argv0: &OsString) -> Option<Tool> {
         .or_else(|| crate::hook_command::group_of_name(name).map(Tool::Hook))
 }
 
+/// This process's executable when it is the multi-call `updraft-agent` (under its own
+/// name or a tool's), which hooks can run as `cfn-init` or `os-apply-config`; `None` when
+/// the agent is embedded in another binary (`updraft agent`).
+pub fn own_executable() -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let name = exe.file_name()?.to_str()?;
+    (name.starts_with("updraft-agent") || invoked_as(&name.into()).is_some()).then_some(exe)
+}
+
 /// Runs `tool` with the full argument vector (`args[0]` is the program name).
 pub async fn run(tool: Tool, args: Vec<OsString>) -> ExitCode {
     match tool {

@@ -23,6 +23,9 @@ pub const DEPLOYED_DIR: &str = "deployed";
 
 const TEMP_PREFIX: &str = ".tmp-";
 
+/// The state directory's copy of the current metadata document.
+pub const METADATA_FILE: &str = "metadata.json";
+
 /// `deploy_stderr` of the payload sent for a deployment whose hook was interrupted.
 pub const INTERRUPTED_MESSAGE: &str =
     "updraft-agent restarted while this deployment's hook was running; it was not run again";
@@ -193,6 +196,15 @@ impl StateDir {
             reason: err.to_string(),
         })?;
         write_atomic(path, json).await
+    }
+
+    /// Keeps the current metadata document as `<state_dir>/`[`METADATA_FILE`] (0600: it
+    /// holds signal URLs and credentials), which the `apply-config` hook's os-apply-config
+    /// renders from when `OS_CONFIG_FILES` is not set.
+    pub async fn write_metadata(&self, document: &serde_json::Value) -> Result<(), StateError> {
+        let root = self.dir.parent().unwrap_or(Path::new("."));
+        let bytes = serde_json::to_vec(document).unwrap_or_default();
+        write_atomic(root.join(METADATA_FILE), bytes).await
     }
 
     /// Step 2: stores the signal payload of `id`.

@@ -23,6 +23,10 @@ pub enum BuiltIn {
     JsonFile,
     /// `hiera`: [`crate::hiera`].
     Hiera,
+    /// `cfn-init`: [`crate::cfn_init`].
+    CfnInit,
+    /// `apply-config`: [`crate::apply_config`].
+    ApplyConfig,
 }
 
 impl BuiltIn {
@@ -35,6 +39,8 @@ impl BuiltIn {
         BuiltIn::Chef,
         BuiltIn::JsonFile,
         BuiltIn::Hiera,
+        BuiltIn::CfnInit,
+        BuiltIn::ApplyConfig,
     ];
 
     /// The deployment group this hook serves.
@@ -47,6 +53,8 @@ impl BuiltIn {
             BuiltIn::Chef => "chef",
             BuiltIn::JsonFile => "json-file",
             BuiltIn::Hiera => "hiera",
+            BuiltIn::CfnInit => "cfn-init",
+            BuiltIn::ApplyConfig => "apply-config",
         }
     }
 
@@ -90,6 +98,15 @@ impl BuiltIn {
             BuiltIn::Hiera => {
                 let paths = crate::hiera::HieraPaths::from_env();
                 crate::hiera::run(deployment, &paths).await
+            }
+            BuiltIn::CfnInit => {
+                let cfn_init = crate::cfn_init::CfnInitSettings::from_env();
+                let own = settings.tools_executable.as_deref();
+                crate::cfn_init::run(deployment, &cfn_init, own, timeout).await
+            }
+            BuiltIn::ApplyConfig => {
+                let own = settings.tools_executable.as_deref();
+                crate::apply_config::run(deployment, own, &settings.config_files, timeout).await
             }
         }
     }

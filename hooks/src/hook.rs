@@ -35,6 +35,13 @@ pub struct HookSettings {
     pub script: ScriptDirs,
     /// Kill a hook (and everything it started) that runs longer than this.
     pub timeout: Option<Duration>,
+    /// An executable that acts as `cfn-init` or `os-apply-config` when run under that name
+    /// (the multi-call `updraft-agent`): what the `cfn-init` and `apply-config` hooks run
+    /// when their tool is neither overridden nor on `PATH`, so an image needs nothing else.
+    pub tools_executable: Option<PathBuf>,
+    /// The metadata files the `apply-config` hook's os-apply-config renders from when
+    /// `OS_CONFIG_FILES` is not set (the agent's copy of the current document).
+    pub config_files: Vec<PathBuf>,
 }
 
 /// What running a deployment produced.
@@ -157,6 +164,8 @@ mod tests {
                 outputs: tmp.path().join("out"),
             },
             timeout: Some(Duration::from_secs(30)),
+            tools_executable: None,
+            config_files: Vec::new(),
         }
     }
 

@@ -7,7 +7,9 @@
 //! that checks them agree byte for byte.
 
 pub mod ansible;
+pub mod apply_config;
 pub mod builtin;
+pub mod cfn_init;
 pub mod chef;
 pub mod deployment;
 pub mod ec2_signature;

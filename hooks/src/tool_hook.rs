@@ -7,7 +7,7 @@
 //! as a sequence of `?`.
 
 use std::fmt::Display;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -106,6 +106,25 @@ impl ToolHook {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(self.failed(id, e)),
             Err(e) => Err(self.failed(id, e)),
+        }
+    }
+
+    /// The command for a tool the multi-call agent also is (`cfn-init`, `os-apply-config`):
+    /// `$command_env` when set; else `name` when it is on `PATH`; else `own` (the agent's
+    /// executable) run under the name `name`; else `name`, which then fails as missing.
+    /// Also answers the program as shown in messages.
+    pub(crate) fn own_tool_command(&self, name: &str, own: Option<&Path>) -> (Command, String) {
+        if let Some(program) = std::env::var_os(self.command_env).filter(|v| !v.is_empty()) {
+            let shown = program.to_string_lossy().into_owned();
+            return (Command::new(program), shown);
+        }
+        match own {
+            Some(own) if which::which(name).is_err() => {
+                let mut command = Command::new(own);
+                command.arg0(name);
+                (command, format!("{name} ({})", own.display()))
+            }
+            _ => (Command::new(name), name.to_string()),
         }
     }
 

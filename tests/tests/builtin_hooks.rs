@@ -2,7 +2,10 @@
 //! `templates/`: `json-file` writes its files on this host, `hiera` its configuration and
 //! data (its legacy-data check run by our own `os-apply-config`), and bad hook config
 //! fails the deployment with a clear `deploy_stderr`; `ansible`, `puppet` and `salt` run the
-//! real tools (`.ci/run` installs them) and change a file on this host.
+//! real tools (`.ci/run` installs them) and change a file on this host; `apply-config`
+//! renders os-apply-config templates from the current metadata and `cfn-init` applies its
+//! Init section, both with the agent's own tool; a missing tool and a hanging one fail the
+//! deployment clearly.
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
@@ -366,4 +369,183 @@ async fn chef_clones_the_kitchen_and_runs_chef_client_with_the_node_file() {
     assert_eq!(Api::output(&done, "result"), json!("converged"));
     agent.kill().await;
     server.stop().await;
+}
+
+#[tokio::test]
+async fn apply_config_renders_the_templates_from_the_current_metadata() {
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let dir = tempfile::tempdir().unwrap();
+    // An os-apply-config template tree as an image holds it: `<templates>/<absolute path>`.
+    let out = dir.path().join("out/groups.conf");
+    let templates = dir.path().join("templates");
+    let template = templates.join(out.strip_prefix("/").unwrap());
+    std::fs::create_dir_all(template.parent().unwrap()).unwrap();
+    std::fs::write(
+        &template,
+        "groups:{{#deployments}} {{group}}{{/deployments}}\n",
+    )
+    .unwrap();
+    let stack = api
+        .create_stack("applyconfig", &example("apply-config.yaml"), json!({}))
+        .await
+        .unwrap();
+    api.wait_resource(&stack, "server", "CREATE_COMPLETE", T)
+        .await
+        .unwrap();
+    let url = api.metadata_url(&stack, "server").await.unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let templates_env = templates.display().to_string();
+    let agent = Agent::start_env(
+        &url,
+        state.path(),
+        &[],
+        &[("OS_CONFIG_APPLIER_TEMPLATES", templates_env.as_str())],
+    )
+    .unwrap();
+    let done = api.wait_stack(&stack, T).await.unwrap();
+    assert_eq!(
+        done["stack_status"],
+        "CREATE_COMPLETE",
+        "{done}\n{}\n{}",
+        deployment_stderr(&api, &stack).await,
+        agent.log_text()
+    );
+    assert_eq!(Api::output(&done, "status_code"), json!(0));
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "groups: apply-config\n"
+    );
+    agent.kill().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+#[ignore = "until the agent's cfn-init lands"]
+async fn cfn_init_applies_the_init_section_with_the_agents_own_cfn_init() {
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("motd");
+    let stack = api
+        .create_stack(
+            "cfninit",
+            &example("cfn-init.yaml"),
+            json!({"dest": dest.to_str().unwrap(), "greeting": "hello"}),
+        )
+        .await
+        .unwrap();
+    api.wait_resource(&stack, "server", "CREATE_COMPLETE", T)
+        .await
+        .unwrap();
+    let url = api.metadata_url(&stack, "server").await.unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache").display().to_string();
+    let agent = Agent::start_env(
+        &url,
+        state.path(),
+        &[],
+        &[("HEAT_CFN_INIT_LAST_METADATA_DIR", cache.as_str())],
+    )
+    .unwrap();
+    let done = api.wait_stack(&stack, T).await.unwrap();
+    assert_eq!(
+        done["stack_status"],
+        "CREATE_COMPLETE",
+        "{done}\n{}\n{}",
+        deployment_stderr(&api, &stack).await,
+        agent.log_text()
+    );
+    assert_eq!(std::fs::read_to_string(&dest).unwrap(), "hello");
+    let stdout = Api::output(&done, "stdout");
+    assert!(
+        stdout.as_str().unwrap_or_default().contains("wrote hello"),
+        "{stdout}"
+    );
+    agent.kill().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn cfn_init_refuses_an_init_section_that_is_not_a_map() {
+    let (done, stderr) = run_one("cfn-init", "[\"config\"]", &[], &[]).await;
+    assert_eq!(done["stack_status"], "CREATE_FAILED", "{done}");
+    assert_eq!(
+        stderr,
+        "cfn-init: config must be an AWS::CloudFormation::Init section (a map of configSets and configs), not a list"
+    );
+}
+
+/// A stack of one `group` deployment run by an agent with `env` and `args`; the stack as it
+/// ends and the deployment's `deploy_stderr`.
+async fn run_one(
+    group: &str,
+    config: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Value, String) {
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let stack = api
+        .create_stack(
+            group,
+            &updraft_e2e::one_deployment_template(group, config),
+            json!({}),
+        )
+        .await
+        .unwrap();
+    api.wait_resource(&stack, "server", "CREATE_COMPLETE", T)
+        .await
+        .unwrap();
+    let url = api.metadata_url(&stack, "server").await.unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut agent = Agent::start_env(&url, state.path(), args, env).unwrap();
+    let done = api.wait_stack(&stack, T).await.unwrap();
+    let stderr = deployment_stderr(&api, &stack).await;
+    assert!(agent.is_running(), "{}", agent.log_text());
+    agent.kill().await;
+    server.stop().await;
+    (done, stderr)
+}
+
+#[tokio::test]
+async fn a_missing_tool_fails_the_deployment_and_says_what_to_install() {
+    let (done, stderr) = run_one(
+        "puppet",
+        "notice('hello')",
+        &[],
+        &[("HEAT_PUPPET_CMD", "/nonexistent/puppet")],
+    )
+    .await;
+    assert_eq!(done["stack_status"], "CREATE_FAILED", "{done}");
+    assert_eq!(
+        stderr,
+        "puppet: /nonexistent/puppet is not installed (or not on PATH); install puppet or set HEAT_PUPPET_CMD"
+    );
+}
+
+#[tokio::test]
+async fn a_tool_that_hangs_is_killed_at_the_hook_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let tool = dir.path().join("ansible-playbook");
+    std::fs::write(&tool, "#!/bin/sh\necho starting play\nsleep 600\n").unwrap();
+    std::fs::set_permissions(&tool, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let working = under(dir.path(), "work");
+    let outputs = under(dir.path(), "out");
+    let tool = tool.display().to_string();
+    let started = std::time::Instant::now();
+    let (done, stderr) = run_one(
+        "ansible",
+        "- hosts: localhost\n  tasks: []\n",
+        &["--hook-timeout", "2"],
+        &[
+            ("HEAT_ANSIBLE_CMD", tool.as_str()),
+            ("HEAT_ANSIBLE_WORKING", working.as_str()),
+            ("HEAT_ANSIBLE_OUTPUTS", outputs.as_str()),
+        ],
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(done["stack_status"], "CREATE_FAILED", "{done}");
+    assert!(stderr.contains("timed out after 2s"), "{stderr}");
 }

@@ -23,6 +23,8 @@ const MODULES: &[(&str, &str)] = &[
     ("test_hook_ansible", "ansible"),
     ("test_hook_hiera", "hiera"),
     ("test_hook_json_file", "json-file"),
+    ("test_hook_cfn_init", "cfn-init"),
+    ("test_hook_apply_config", "apply-config"),
 ];
 
 /// Upstream tests that fail on purpose, with why.
