@@ -71,13 +71,28 @@ pub async fn main(group: Option<&str>, args: Vec<OsString>) -> ExitCode {
     };
     // An upstream hook never looks at the group: it is the hook.
     deployment.group = group.clone();
+    let settings = standalone_settings();
+    let payload = match run_deployment(&deployment, &settings).await {
+        HookOutcome::Signal(payload) => payload,
+        other => {
+            eprintln!("{group} hook: {other:?}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("{}", String::from_utf8_lossy(&payload.to_body()));
+    ExitCode::SUCCESS
+}
+
+/// Settings for built-in hooks run outside the agent proper (as a hook file, or by
+/// `55-heat-config`): upstream's `HEAT_SCRIPT_*` directories, no timeout, no hooks
+/// directories (built-in groups only: no lookup that could find this very executable).
+pub fn standalone_settings() -> HookSettings {
     let env_dir = |name: &str, default: &str| {
         std::env::var_os(name)
             .filter(|v| !v.is_empty())
             .map_or_else(|| PathBuf::from(default), PathBuf::from)
     };
-    let settings = HookSettings {
-        // Built-in groups only: no lookup that could find this very executable again.
+    HookSettings {
         hooks_dirs: Vec::new(),
         script: ScriptDirs {
             working: env_dir(
@@ -92,16 +107,7 @@ pub async fn main(group: Option<&str>, args: Vec<OsString>) -> ExitCode {
         timeout: None,
         tools_executable: crate::multicall::own_executable(),
         config_files: Vec::new(),
-    };
-    let payload = match run_deployment(&deployment, &settings).await {
-        HookOutcome::Signal(payload) => payload,
-        other => {
-            eprintln!("{group} hook: {other:?}");
-            return ExitCode::FAILURE;
-        }
-    };
-    println!("{}", String::from_utf8_lossy(&payload.to_body()));
-    ExitCode::SUCCESS
+    }
 }
 
 /// The deployment on a hook's stdin. Upstream hooks that never name files after the

@@ -11,6 +11,8 @@ pub mod cli;
 pub mod collectors;
 pub mod config;
 pub mod daemon;
+pub mod heat_config;
+pub mod heat_config_notify;
 pub mod hook_command;
 pub mod http;
 pub mod keystone;

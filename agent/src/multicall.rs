@@ -18,6 +18,10 @@ pub enum Tool {
     ApplyConfig,
     /// `cfn-signal`: [`crate::cfn_signal`].
     CfnSignal,
+    /// `55-heat-config` (heat-agents' os-refresh-config step): [`crate::heat_config`].
+    HeatConfig,
+    /// `heat-config-notify`: [`crate::heat_config_notify`].
+    HeatConfigNotify,
     /// A built-in hook as heat-agents' executable (`hook-puppet.py`, or `puppet` in a
     /// hooks directory): [`crate::hook_command`].
     Hook(&'static str),
@@ -29,6 +33,8 @@ pub const NAMES: &[(&str, Tool)] = &[
     ("os-refresh-config", Tool::RefreshConfig),
     ("os-apply-config", Tool::ApplyConfig),
     ("cfn-signal", Tool::CfnSignal),
+    ("55-heat-config", Tool::HeatConfig),
+    ("heat-config-notify", Tool::HeatConfigNotify),
 ];
 
 /// The tool `argv0` names (its file name, without directories): one of [`NAMES`] or a
@@ -62,6 +68,8 @@ pub async fn run(tool: Tool, args: Vec<OsString>) -> ExitCode {
         Tool::RefreshConfig => crate::refresh_config::main(args).await,
         Tool::ApplyConfig => crate::apply_config::main(args).await,
         Tool::CfnSignal => crate::cfn_signal::main(args).await,
+        Tool::HeatConfig => crate::heat_config::main(args).await,
+        Tool::HeatConfigNotify => crate::heat_config_notify::main(args).await,
         Tool::Hook(group) => crate::hook_command::main(Some(group), args).await,
     }
 }

@@ -151,11 +151,32 @@ impl Deployment {
     /// turned into its Python `str()` form (`true` → `"True"`, `5` → `"5"`).
     pub fn sanitise_inputs(&mut self) {
         for input in &mut self.inputs {
-            if input.input_type == "String" && !input.value.is_string() && !input.value.is_null() {
-                input.value = Value::String(python_str(&input.value));
+            if let Some(text) = sanitised(&input.input_type, &input.value) {
+                input.value = Value::String(text);
             }
         }
     }
+}
+
+/// [`Deployment::sanitise_inputs`] on a deployment document kept as JSON (55-heat-config
+/// hands hooks the document as it came, not re-encoded).
+pub fn sanitise_document_inputs(document: &mut Value) {
+    let inputs = document.get_mut("inputs").and_then(Value::as_array_mut);
+    for input in inputs.into_iter().flatten() {
+        let input_type = input
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let text = input.get("value").and_then(|v| sanitised(input_type, v));
+        if let (Some(text), Some(input)) = (text, input.as_object_mut()) {
+            input.insert("value".into(), Value::String(text));
+        }
+    }
+}
+
+/// The string a `String` input holding a non-string becomes; `None` when it stays.
+fn sanitised(input_type: &str, value: &Value) -> Option<String> {
+    (input_type == "String" && !value.is_string() && !value.is_null()).then(|| python_str(value))
 }
 
 /// Python's `str()` of a JSON value, as heat-agents applies it to string inputs.

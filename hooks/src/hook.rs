@@ -121,30 +121,38 @@ async fn run_external(
     deployment: &Deployment,
     timeout: Option<Duration>,
 ) -> SignalPayload {
-    let stdin = match serde_json::to_vec(deployment) {
-        Ok(json) => json,
-        Err(err) => {
-            return SignalPayload::new(
-                "",
-                format!(
-                    "deployment {}: cannot encode it for its hook: {err}",
-                    deployment.id
-                ),
-                1,
-            );
-        }
-    };
-    tracing::debug!(id = %deployment.id, hook = %hook.display(), "running hook");
+    match serde_json::to_vec(deployment) {
+        Ok(stdin) => run_hook_executable(hook, &deployment.id, stdin, timeout).await,
+        Err(err) => SignalPayload::new(
+            "",
+            format!(
+                "deployment {}: cannot encode it for its hook: {err}",
+                deployment.id
+            ),
+            1,
+        ),
+    }
+}
+
+/// Runs hook executable `hook` for deployment `id` with `stdin` (the deployment document),
+/// inherited env and cwd, killed with everything it started after `timeout`; its answer
+/// by heat-config's rules ([`SignalPayload::from_hook_run`]).
+pub async fn run_hook_executable(
+    hook: &Path,
+    id: &str,
+    stdin: Vec<u8>,
+    timeout: Option<Duration>,
+) -> SignalPayload {
+    tracing::debug!(id, hook = %hook.display(), "running hook");
     match run_captured(Command::new(hook), Some(stdin), timeout).await {
-        Ok(done) if done.timed_out => script::completion_payload(&deployment.id, done, timeout),
+        Ok(done) if done.timed_out => script::completion_payload(id, done, timeout),
         Ok(done) => SignalPayload::from_hook_run(&done.stdout, &done.stderr, done.code),
         Err(err) => {
             let message = format!(
-                "deployment {}: cannot execute hook {}: {err}",
-                deployment.id,
+                "deployment {id}: cannot execute hook {}: {err}",
                 hook.display()
             );
-            tracing::warn!(id = %deployment.id, "{message}");
+            tracing::warn!(id, "{message}");
             SignalPayload::new("", message, 1)
         }
     }

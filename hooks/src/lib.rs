@@ -18,7 +18,7 @@ pub mod hook;
 pub mod json_file;
 pub mod json_files;
 pub mod names;
-mod process;
+pub mod process;
 pub mod puppet;
 pub mod python_json;
 pub mod salt;

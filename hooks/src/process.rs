@@ -19,7 +19,7 @@ const KILL_GRACE: Duration = Duration::from_secs(5);
 
 /// What a finished (or killed) child left behind.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Completion {
+pub struct Completion {
     /// Captured stdout (lossy UTF-8).
     pub stdout: String,
     /// Captured stderr (lossy UTF-8).
@@ -72,10 +72,29 @@ async fn read_pipe<R: AsyncRead + Unpin>(pipe: Option<R>) -> Vec<u8> {
     buf
 }
 
+/// The command for a tool the multi-call agent also is (`cfn-init`, `os-apply-config`,
+/// `heat-config-notify`): `$env` when set; else `name` when it is on `PATH`; else `own`
+/// (the agent's executable) run under the name `name`; else `name`, which then fails as
+/// missing. Also answers the program as shown in messages.
+pub fn tool_command(env: &str, name: &str, own: Option<&std::path::Path>) -> (Command, String) {
+    if let Some(program) = std::env::var_os(env).filter(|v| !v.is_empty()) {
+        let shown = program.to_string_lossy().into_owned();
+        return (Command::new(program), shown);
+    }
+    match own {
+        Some(own) if which::which(name).is_err() => {
+            let mut command = Command::new(own);
+            command.arg0(name);
+            (command, format!("{name} ({})", own.display()))
+        }
+        _ => (Command::new(name), name.to_string()),
+    }
+}
+
 /// Spawns `command` in a new process group with stdout/stderr captured and `stdin` written
 /// to it (or stdin closed), waits for it and for its pipes to close, and kills the whole
 /// group if `timeout` passes first. Only a failure to spawn or wait is an error.
-pub(crate) async fn run_captured(
+pub async fn run_captured(
     mut command: Command,
     stdin: Option<Vec<u8>>,
     timeout: Option<Duration>,

@@ -114,18 +114,7 @@ impl ToolHook {
     /// executable) run under the name `name`; else `name`, which then fails as missing.
     /// Also answers the program as shown in messages.
     pub(crate) fn own_tool_command(&self, name: &str, own: Option<&Path>) -> (Command, String) {
-        if let Some(program) = std::env::var_os(self.command_env).filter(|v| !v.is_empty()) {
-            let shown = program.to_string_lossy().into_owned();
-            return (Command::new(program), shown);
-        }
-        match own {
-            Some(own) if which::which(name).is_err() => {
-                let mut command = Command::new(own);
-                command.arg0(name);
-                (command, format!("{name} ({})", own.display()))
-            }
-            _ => (Command::new(name), name.to_string()),
-        }
+        crate::process::tool_command(self.command_env, name, own)
     }
 
     /// Runs `command` (program `program`) to its end or `timeout`.

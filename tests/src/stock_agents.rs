@@ -114,10 +114,22 @@ impl StockAgents {
     }
 }
 
+/// Which program is the guest's `55-heat-config` (and its notifier and hooks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeatConfigStep {
+    /// heat-agents' `55-heat-config`, `heat-config-notify` and `script` hook.
+    Stock,
+    /// `updraft-agent` linked as `55-heat-config` and `heat-config-notify`, with no hooks
+    /// directory (its built-in `script` hook runs): an image that keeps the stock
+    /// os-collect-config and os-refresh-config but has no heat-agents.
+    Updraft,
+}
+
 /// A guest's file system in a temporary directory, run by the stock agents.
 pub struct Guest {
     root: tempfile::TempDir,
     agents: StockAgents,
+    step: HeatConfigStep,
     transcript: String,
 }
 
@@ -130,6 +142,15 @@ impl Guest {
     /// Lays out a guest for a server whose `os_collect_config` attribute is
     /// `os_collect_config`, and renders its `etc/os-collect-config.conf` from it.
     pub async fn new(agents: &StockAgents, os_collect_config: &Value) -> anyhow::Result<Self> {
+        Self::new_with(agents, os_collect_config, HeatConfigStep::Stock).await
+    }
+
+    /// [`Guest::new`] with `step` as its `55-heat-config`.
+    pub async fn new_with(
+        agents: &StockAgents,
+        os_collect_config: &Value,
+        step: HeatConfigStep,
+    ) -> anyhow::Result<Self> {
         let root = tempfile::tempdir()?;
         let r = root.path();
         for dir in ["etc", "var/lib", "var/run"] {
@@ -153,12 +174,24 @@ impl Guest {
         );
         write_executable(&configure.join("20-os-apply-config"), &script)?;
         let heat_config = configure.join("55-heat-config");
-        std::fs::copy(agents.home.join("configure.d/55-heat-config"), &heat_config)
-            .context("cannot copy 55-heat-config")?;
+        match step {
+            HeatConfigStep::Stock => {
+                std::fs::copy(agents.home.join("configure.d/55-heat-config"), &heat_config)
+                    .context("cannot copy 55-heat-config")?;
+            }
+            HeatConfigStep::Updraft => {
+                let agent = crate::binary("updraft-agent");
+                std::os::unix::fs::symlink(&agent, &heat_config)?;
+                std::fs::create_dir_all(r.join("usr/bin"))?;
+                std::os::unix::fs::symlink(&agent, r.join("usr/bin/heat-config-notify"))?;
+                std::fs::create_dir_all(r.join("var/lib/heat-config/hooks"))?;
+            }
+        }
 
         let mut guest = Guest {
             root,
             agents: agents.clone(),
+            step,
             transcript: String::new(),
         };
         let bootstrap = guest.path("var/lib/os-collect-config-bootstrap.json");
@@ -191,6 +224,16 @@ impl Guest {
 
     /// A command with the guest's environment.
     fn command(&self, program: &Path) -> Command {
+        let (hooks, notify) = match self.step {
+            HeatConfigStep::Stock => (
+                self.agents.home.join("hooks"),
+                self.agents.home.join("bin/heat-config-notify"),
+            ),
+            HeatConfigStep::Updraft => (
+                self.path("var/lib/heat-config/hooks"),
+                self.path("usr/bin/heat-config-notify"),
+            ),
+        };
         let mut cmd = Command::new(program);
         let mut path = OsString::from(self.agents.venv_bin.as_os_str());
         if let Some(inherited) = std::env::var_os("PATH") {
@@ -208,7 +251,7 @@ impl Guest {
                 "HEAT_SHELL_CONFIG",
                 self.path("var/run/heat-config/heat-config"),
             )
-            .env("HEAT_CONFIG_HOOKS", self.agents.home.join("hooks"))
+            .env("HEAT_CONFIG_HOOKS", hooks)
             .env(
                 "HEAT_CONFIG_DEPLOYED",
                 self.path("var/lib/heat-config/deployed"),
@@ -217,10 +260,7 @@ impl Guest {
                 "HEAT_CONFIG_DEPLOYED_OLD",
                 self.path("var/run/heat-config/deployed"),
             )
-            .env(
-                "HEAT_CONFIG_NOTIFY",
-                self.agents.home.join("bin/heat-config-notify"),
-            )
+            .env("HEAT_CONFIG_NOTIFY", notify)
             .env(
                 "HEAT_SCRIPT_WORKING",
                 self.path("var/lib/heat-config/heat-config-script"),

@@ -16,15 +16,41 @@ use std::path::{Path, PathBuf};
 
 use updraft_e2e::{binary, repo_root};
 
-/// The hook test modules run, and the hook each exercises.
-const MODULES: &[(&str, &str)] = &[
-    ("test_hook_script", "script"),
-    ("test_hook_puppet", "puppet"),
-    ("test_hook_ansible", "ansible"),
-    ("test_hook_hiera", "hiera"),
-    ("test_hook_json_file", "json-file"),
-    ("test_hook_cfn_init", "cfn-init"),
-    ("test_hook_apply_config", "apply-config"),
+/// The upstream test modules run, and the files each drives, linked to `updraft-agent`
+/// (the file name says which tool it acts as).
+const MODULES: &[(&str, &[&str])] = &[
+    (
+        "test_hook_script",
+        &["heat-config-script/install.d/hook-script.py"],
+    ),
+    (
+        "test_hook_puppet",
+        &["heat-config-puppet/install.d/hook-puppet.py"],
+    ),
+    (
+        "test_hook_ansible",
+        &["heat-config-ansible/install.d/hook-ansible.py"],
+    ),
+    (
+        "test_hook_hiera",
+        &["heat-config-hiera/install.d/hook-hiera.py"],
+    ),
+    (
+        "test_hook_json_file",
+        &["heat-config-json-file/install.d/hook-json-file.py"],
+    ),
+    (
+        "test_hook_cfn_init",
+        &["heat-config-cfn-init/install.d/hook-cfn-init.py"],
+    ),
+    (
+        "test_hook_apply_config",
+        &["heat-config-apply-config/install.d/hook-apply-config.py"],
+    ),
+    (
+        "test_heat_config",
+        &["heat-config/os-refresh-config/configure.d/55-heat-config"],
+    ),
 ];
 
 /// Upstream tests that fail on purpose, with why.
@@ -71,20 +97,17 @@ fn prerequisites() -> Option<(PathBuf, PathBuf)> {
 }
 
 #[test]
-fn heat_agents_hook_tests_pass_against_the_built_in_hooks() {
+fn heat_agents_tests_pass_against_updraft_agent() {
     let Some((sdist, python)) = prerequisites() else {
         return;
     };
     let tree = tempfile::tempdir().unwrap();
     copy_dir(&sdist.join("tests"), &tree.path().join("tests"));
-    for (_, group) in MODULES {
-        let dir = tree.path().join(format!("heat-config-{group}/install.d"));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::os::unix::fs::symlink(
-            binary("updraft-agent"),
-            dir.join(format!("hook-{group}.py")),
-        )
-        .unwrap();
+    for path in MODULES.iter().flat_map(|(_, paths)| paths.iter()) {
+        let link = tree.path().join(path);
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(binary("updraft-agent"), &link).unwrap();
     }
     let out = std::process::Command::new(&python)
         .current_dir(tree.path())

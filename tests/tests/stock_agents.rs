@@ -20,7 +20,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use updraft_e2e::stock_agents::{Guest, StockAgents};
+use updraft_e2e::stock_agents::{Guest, HeatConfigStep, StockAgents};
 use updraft_e2e::{Api, Server};
 
 const T: Duration = Duration::from_secs(90);
@@ -104,6 +104,11 @@ fn assert_deployed(stack: &Value, action: &str, input: &str, guest: &Guest) {
 /// Creates the stack, lets the stock agents configure its server until it completes,
 /// then updates the input and lets them run the update.
 async fn cell(config_transport: &str, signal_transport: &str) {
+    cell_with(config_transport, signal_transport, HeatConfigStep::Stock).await;
+}
+
+/// [`cell`] with `step` as the guest's `55-heat-config`.
+async fn cell_with(config_transport: &str, signal_transport: &str, step: HeatConfigStep) {
     let test = format!("{config_transport} × {signal_transport}");
     let Some(agents) = StockAgents::find(&test) else {
         return;
@@ -132,7 +137,7 @@ async fn cell(config_transport: &str, signal_transport: &str) {
     assert_eq!(occ["collectors"][0], wanted, "{occ}");
     assert!(occ[wanted].is_object(), "{occ}");
 
-    let mut guest = Guest::new(&agents, &occ).await.unwrap();
+    let mut guest = Guest::new_with(&agents, &occ, step).await.unwrap();
     let created = guest.run_until_settled(&api, &stack, T).await.unwrap();
     assert_eq!(
         created["stack_status"],
@@ -193,6 +198,18 @@ async fn cell(config_transport: &str, signal_transport: &str) {
         guest.report()
     );
     server.stop().await;
+}
+
+/// The stock os-collect-config and os-refresh-config with `updraft-agent` as their
+/// `55-heat-config` and `heat-config-notify` (built-in `script` hook).
+#[tokio::test]
+async fn stock_collector_with_updraft_heat_config_and_temp_url_signal() {
+    cell_with("POLL_TEMP_URL", "TEMP_URL_SIGNAL", HeatConfigStep::Updraft).await;
+}
+
+#[tokio::test]
+async fn stock_collector_with_updraft_heat_config_and_heat_signal() {
+    cell_with("POLL_SERVER_HEAT", "HEAT_SIGNAL", HeatConfigStep::Updraft).await;
 }
 
 #[tokio::test]
