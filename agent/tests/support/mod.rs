@@ -4,6 +4,8 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod occ_guest;
+
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
