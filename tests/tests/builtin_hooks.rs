@@ -147,6 +147,73 @@ async fn hiera_writes_its_configuration_and_data() {
     server.stop().await;
 }
 
+/// How a stack ended under an agent.
+struct Finished {
+    /// The stack as it ended.
+    stack: Value,
+    /// The deployment's `deploy_stderr`.
+    stderr: String,
+    /// The agent's log.
+    log: String,
+}
+
+impl Finished {
+    /// Asserts CREATE_COMPLETE, showing the deployment's stderr and the agent's log if not.
+    fn assert_complete(&self) {
+        assert_eq!(
+            self.stack["stack_status"], "CREATE_COMPLETE",
+            "{}\n{}\n{}",
+            self.stack, self.stderr, self.log
+        );
+    }
+}
+
+/// Creates `template` with `params` on a fresh server, runs an agent (with `args` and
+/// `env`) on its `server` until the stack's action ends, and checks the agent survived.
+async fn run_stack(
+    name: &str,
+    template: &str,
+    params: Value,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Finished {
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let stack = api.create_stack(name, template, params).await.unwrap();
+    api.wait_resource(&stack, "server", "CREATE_COMPLETE", T)
+        .await
+        .unwrap();
+    let url = api.metadata_url(&stack, "server").await.unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut agent = Agent::start_env(&url, state.path(), args, env).unwrap();
+    let done = api
+        .wait_stack(&stack, Duration::from_secs(180))
+        .await
+        .unwrap();
+    let stderr = deployment_stderr(&api, &stack).await;
+    assert!(agent.is_running(), "{}", agent.log_text());
+    let log = agent.log_text();
+    agent.kill().await;
+    server.stop().await;
+    Finished {
+        stack: done,
+        stderr,
+        log,
+    }
+}
+
+/// [`run_stack`] for a stack of one `group` deployment of `config`.
+async fn run_one(
+    group: &str,
+    config: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Value, String) {
+    let template = updraft_e2e::one_deployment_template(group, config);
+    let done = run_stack(group, &template, json!({}), args, env).await;
+    (done.stack, done.stderr)
+}
+
 /// A tool `.ci/run` installs from PyPI into the venv (`ansible-playbook` from ansible-core,
 /// `salt-call` from salt); `None` (skipped, with a message) outside CI when missing.
 fn venv_tool(name: &str) -> Option<std::path::PathBuf> {
@@ -182,40 +249,16 @@ async fn run_tool_example(
     greeting: &str,
     env: impl FnOnce(&std::path::Path) -> Vec<(&'static str, String)>,
 ) -> ToolRun {
-    let server = Server::start().await.unwrap();
-    let api = server.api();
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("motd");
-    let stack = api
-        .create_stack(
-            name,
-            &example(template),
-            json!({"dest": dest.to_str().unwrap(), "greeting": greeting}),
-        )
-        .await
-        .unwrap();
-    api.wait_resource(&stack, "server", "CREATE_COMPLETE", T)
-        .await
-        .unwrap();
-    let url = api.metadata_url(&stack, "server").await.unwrap();
-    let state = tempfile::tempdir().unwrap();
     let env = env(dir.path());
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let agent = Agent::start_env(&url, state.path(), &[], &env).unwrap();
-    let done = api
-        .wait_stack(&stack, Duration::from_secs(180))
-        .await
-        .unwrap();
-    assert_eq!(
-        done["stack_status"],
-        "CREATE_COMPLETE",
-        "{done}\n{}\n{}",
-        deployment_stderr(&api, &stack).await,
-        agent.log_text()
-    );
+    let params = json!({"dest": dest.to_str().unwrap(), "greeting": greeting});
+    let done = run_stack(name, &example(template), params, &[], &env).await;
+    done.assert_complete();
     let run = ToolRun {
         written: std::fs::read_to_string(&dest).unwrap(),
-        result: Api::output(&done, "result"),
+        result: Api::output(&done.stack, "result"),
     };
     // file.managed (salt) ends its contents with a newline; the others write them as given.
     assert_eq!(
@@ -224,8 +267,6 @@ async fn run_tool_example(
         "{}",
         run.result
     );
-    agent.kill().await;
-    server.stop().await;
     run
 }
 
@@ -332,24 +373,10 @@ async fn chef_clones_the_kitchen_and_runs_chef_client_with_the_node_file() {
     .unwrap();
     std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 
-    let server = Server::start().await.unwrap();
-    let api = server.api();
-    let stack = api
-        .create_stack(
-            "chef",
-            &example("chef.yaml"),
-            json!({"kitchen": repo.to_str().unwrap()}),
-        )
-        .await
-        .unwrap();
-    api.wait_resource(&stack, "server", "CREATE_COMPLETE", T)
-        .await
-        .unwrap();
-    let url = api.metadata_url(&stack, "server").await.unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let agent = Agent::start_env(
-        &url,
-        state.path(),
+    let done = run_stack(
+        "chef",
+        &example("chef.yaml"),
+        json!({"kitchen": repo.to_str().unwrap()}),
         &[],
         &[
             ("HEAT_CHEF_CMD", fake.to_str().unwrap()),
@@ -357,24 +384,13 @@ async fn chef_clones_the_kitchen_and_runs_chef_client_with_the_node_file() {
             ("HEAT_CHEF_OUTPUTS", &under(dir.path(), "chef-out")),
         ],
     )
-    .unwrap();
-    let done = api.wait_stack(&stack, T).await.unwrap();
-    assert_eq!(
-        done["stack_status"],
-        "CREATE_COMPLETE",
-        "{done}\n{}\n{}",
-        deployment_stderr(&api, &stack).await,
-        agent.log_text()
-    );
-    assert_eq!(Api::output(&done, "result"), json!("converged"));
-    agent.kill().await;
-    server.stop().await;
+    .await;
+    done.assert_complete();
+    assert_eq!(Api::output(&done.stack, "result"), json!("converged"));
 }
 
 #[tokio::test]
 async fn apply_config_renders_the_templates_from_the_current_metadata() {
-    let server = Server::start().await.unwrap();
-    let api = server.api();
     let dir = tempfile::tempdir().unwrap();
     // An os-apply-config template tree as an image holds it: `<templates>/<absolute path>`.
     let out = dir.path().join("out/groups.conf");
@@ -386,84 +402,44 @@ async fn apply_config_renders_the_templates_from_the_current_metadata() {
         "groups:{{#deployments}} {{group}}{{/deployments}}\n",
     )
     .unwrap();
-    let stack = api
-        .create_stack("applyconfig", &example("apply-config.yaml"), json!({}))
-        .await
-        .unwrap();
-    api.wait_resource(&stack, "server", "CREATE_COMPLETE", T)
-        .await
-        .unwrap();
-    let url = api.metadata_url(&stack, "server").await.unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let templates_env = templates.display().to_string();
-    let agent = Agent::start_env(
-        &url,
-        state.path(),
+    let templates = templates.display().to_string();
+    let done = run_stack(
+        "applyconfig",
+        &example("apply-config.yaml"),
+        json!({}),
         &[],
-        &[("OS_CONFIG_APPLIER_TEMPLATES", templates_env.as_str())],
+        &[("OS_CONFIG_APPLIER_TEMPLATES", templates.as_str())],
     )
-    .unwrap();
-    let done = api.wait_stack(&stack, T).await.unwrap();
-    assert_eq!(
-        done["stack_status"],
-        "CREATE_COMPLETE",
-        "{done}\n{}\n{}",
-        deployment_stderr(&api, &stack).await,
-        agent.log_text()
-    );
-    assert_eq!(Api::output(&done, "status_code"), json!(0));
+    .await;
+    done.assert_complete();
+    assert_eq!(Api::output(&done.stack, "status_code"), json!(0));
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
         "groups: apply-config\n"
     );
-    agent.kill().await;
-    server.stop().await;
 }
 
 #[tokio::test]
 #[ignore = "until the agent's cfn-init lands"]
 async fn cfn_init_applies_the_init_section_with_the_agents_own_cfn_init() {
-    let server = Server::start().await.unwrap();
-    let api = server.api();
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("motd");
-    let stack = api
-        .create_stack(
-            "cfninit",
-            &example("cfn-init.yaml"),
-            json!({"dest": dest.to_str().unwrap(), "greeting": "hello"}),
-        )
-        .await
-        .unwrap();
-    api.wait_resource(&stack, "server", "CREATE_COMPLETE", T)
-        .await
-        .unwrap();
-    let url = api.metadata_url(&stack, "server").await.unwrap();
-    let state = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache").display().to_string();
-    let agent = Agent::start_env(
-        &url,
-        state.path(),
+    let done = run_stack(
+        "cfninit",
+        &example("cfn-init.yaml"),
+        json!({"dest": dest.to_str().unwrap(), "greeting": "hello"}),
         &[],
         &[("HEAT_CFN_INIT_LAST_METADATA_DIR", cache.as_str())],
     )
-    .unwrap();
-    let done = api.wait_stack(&stack, T).await.unwrap();
-    assert_eq!(
-        done["stack_status"],
-        "CREATE_COMPLETE",
-        "{done}\n{}\n{}",
-        deployment_stderr(&api, &stack).await,
-        agent.log_text()
-    );
+    .await;
+    done.assert_complete();
     assert_eq!(std::fs::read_to_string(&dest).unwrap(), "hello");
-    let stdout = Api::output(&done, "stdout");
+    let stdout = Api::output(&done.stack, "stdout");
     assert!(
         stdout.as_str().unwrap_or_default().contains("wrote hello"),
         "{stdout}"
     );
-    agent.kill().await;
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -474,38 +450,6 @@ async fn cfn_init_refuses_an_init_section_that_is_not_a_map() {
         stderr,
         "cfn-init: config must be an AWS::CloudFormation::Init section (a map of configSets and configs), not a list"
     );
-}
-
-/// A stack of one `group` deployment run by an agent with `env` and `args`; the stack as it
-/// ends and the deployment's `deploy_stderr`.
-async fn run_one(
-    group: &str,
-    config: &str,
-    args: &[&str],
-    env: &[(&str, &str)],
-) -> (Value, String) {
-    let server = Server::start().await.unwrap();
-    let api = server.api();
-    let stack = api
-        .create_stack(
-            group,
-            &updraft_e2e::one_deployment_template(group, config),
-            json!({}),
-        )
-        .await
-        .unwrap();
-    api.wait_resource(&stack, "server", "CREATE_COMPLETE", T)
-        .await
-        .unwrap();
-    let url = api.metadata_url(&stack, "server").await.unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let mut agent = Agent::start_env(&url, state.path(), args, env).unwrap();
-    let done = api.wait_stack(&stack, T).await.unwrap();
-    let stderr = deployment_stderr(&api, &stack).await;
-    assert!(agent.is_running(), "{}", agent.log_text());
-    agent.kill().await;
-    server.stop().await;
-    (done, stderr)
 }
 
 #[tokio::test]
