@@ -37,7 +37,7 @@ pub fn safe_dump(value: &Value) -> String {
         Value::Object(map) if !map.is_empty() => out.mapping(value, 0, false),
         Value::Array(items) if !items.is_empty() => out.sequence(value, 0, false),
         scalar => {
-            let text = scalar_text(scalar, &mut out, 2, false);
+            let text = scalar_text(scalar, &out, 2, false);
             out.push(&text);
             out.push("\n");
             // PyYAML ends a plain root scalar with an explicit document end.
