@@ -24,7 +24,13 @@ pub fn load(text: &str) -> Result<Value, YamlError> {
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }
-    serde_saphyr::from_str::<Value>(text).map_err(|e| YamlError(e.to_string()))
+    // PyYAML's reading: `0755` is octal, a repeated key's last value wins.
+    let mut options = serde_saphyr::Options::default();
+    options.legacy_octal_numbers = true;
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
+    options.with_snippet = false;
+    serde_saphyr::from_str_with_options::<Value>(text, options)
+        .map_err(|e| YamlError(e.to_string()))
 }
 
 /// PyYAML's line width (`best_width`).
@@ -399,6 +405,10 @@ mod tests {
             json!({"web": {"privileged": true, "detach": false, "start_order": 2}})
         );
         assert_eq!(load("  \n").unwrap(), Value::Null);
+        assert_eq!(
+            load("mode: 0755\nk: 1\nk: 2\n").unwrap(),
+            json!({"mode": 493, "k": 2})
+        );
         assert!(load("a: [").is_err());
     }
 }
