@@ -255,6 +255,9 @@ impl Agent {
 
     /// Acts on each deployment in order; returns the problems met (already logged).
     async fn process(&mut self, deployments: &[Deployment], delivery: Delivery) -> Vec<String> {
+        // Before the hooks, as heat-agents' 50-heat-config-docker-* run before 55-heat-config.
+        let timeout = self.config.hooks.timeout;
+        crate::docker_reconcile::cycle(&self.config.state_dir, deployments, timeout).await;
         let mut problems = Vec::new();
         for deployment in deployments {
             if self.stopping.load(Ordering::SeqCst) {

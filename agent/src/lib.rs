@@ -11,6 +11,7 @@ pub mod cli;
 pub mod collectors;
 pub mod config;
 pub mod daemon;
+pub mod docker_reconcile;
 pub mod heat_config;
 pub mod heat_config_notify;
 pub mod hook_command;

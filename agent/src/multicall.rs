@@ -25,6 +25,9 @@ pub enum Tool {
     /// A built-in hook as heat-agents' executable (`hook-puppet.py`, or `puppet` in a
     /// hooks directory): [`crate::hook_command`].
     Hook(&'static str),
+    /// heat-agents' orc step for a docker hook (`50-heat-config-docker-cmd`, …):
+    /// [`crate::docker_reconcile`].
+    DockerReconcile(crate::docker_reconcile::Step),
 }
 
 /// The installed names and the tool each one is.
@@ -35,6 +38,14 @@ pub const NAMES: &[(&str, Tool)] = &[
     ("cfn-signal", Tool::CfnSignal),
     ("55-heat-config", Tool::HeatConfig),
     ("heat-config-notify", Tool::HeatConfigNotify),
+    (
+        "50-heat-config-docker-cmd",
+        Tool::DockerReconcile(crate::docker_reconcile::Step::DockerCmd),
+    ),
+    (
+        "50-heat-config-docker-compose",
+        Tool::DockerReconcile(crate::docker_reconcile::Step::DockerCompose),
+    ),
 ];
 
 /// The tool `argv0` names (its file name, without directories): one of [`NAMES`] or a
@@ -71,6 +82,7 @@ pub async fn run(tool: Tool, args: Vec<OsString>) -> ExitCode {
         Tool::HeatConfig => crate::heat_config::main(args).await,
         Tool::HeatConfigNotify => crate::heat_config_notify::main(args).await,
         Tool::Hook(group) => crate::hook_command::main(Some(group), args).await,
+        Tool::DockerReconcile(step) => crate::docker_reconcile::main(step, args).await,
     }
 }
 

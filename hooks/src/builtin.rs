@@ -1,6 +1,9 @@
 //! The hooks built into the agent, one variant per group: the single list the dispatcher
 //! ([`crate::hook::run_deployment`]), the multi-call names (`hook-puppet.py`, …) and
 //! `updraft-agent hook <group>` all read.
+//!
+//! heat-agents' `kubelet` hook is not built: it needs docker-py's pre-2.0 API and the
+//! `k8s_` container names of dockershim, which Kubernetes removed in 1.24.
 
 use crate::deployment::Deployment;
 use crate::hook::HookSettings;
@@ -27,6 +30,10 @@ pub enum BuiltIn {
     CfnInit,
     /// `apply-config`: [`crate::apply_config`].
     ApplyConfig,
+    /// `docker-cmd`: [`crate::docker_cmd`].
+    DockerCmd,
+    /// `docker-compose`: [`crate::docker_compose`].
+    DockerCompose,
 }
 
 impl BuiltIn {
@@ -41,6 +48,8 @@ impl BuiltIn {
         BuiltIn::Hiera,
         BuiltIn::CfnInit,
         BuiltIn::ApplyConfig,
+        BuiltIn::DockerCmd,
+        BuiltIn::DockerCompose,
     ];
 
     /// The deployment group this hook serves.
@@ -55,6 +64,8 @@ impl BuiltIn {
             BuiltIn::Hiera => "hiera",
             BuiltIn::CfnInit => "cfn-init",
             BuiltIn::ApplyConfig => "apply-config",
+            BuiltIn::DockerCmd => "docker-cmd",
+            BuiltIn::DockerCompose => "docker-compose",
         }
     }
 
@@ -107,6 +118,14 @@ impl BuiltIn {
             BuiltIn::ApplyConfig => {
                 let own = settings.tools_executable.as_deref();
                 crate::apply_config::run(deployment, own, &settings.config_files, timeout).await
+            }
+            BuiltIn::DockerCmd => {
+                let docker = crate::docker_cmd::DockerCmdSettings::from_env();
+                crate::docker_cmd::run(deployment, &docker, timeout).await
+            }
+            BuiltIn::DockerCompose => {
+                let compose = crate::docker_compose::ComposeSettings::from_env();
+                crate::docker_compose::run(deployment, &compose, timeout).await
             }
         }
     }
