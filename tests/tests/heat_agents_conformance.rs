@@ -18,38 +18,27 @@ use updraft_e2e::{binary, repo_root};
 
 /// The upstream test modules run, and the files each drives, linked to `updraft-agent`
 /// (the file name says which tool it acts as).
+#[rustfmt::skip]
 const MODULES: &[(&str, &[&str])] = &[
+    ("test_hook_script", &["heat-config-script/install.d/hook-script.py"]),
+    ("test_hook_puppet", &["heat-config-puppet/install.d/hook-puppet.py"]),
+    ("test_hook_ansible", &["heat-config-ansible/install.d/hook-ansible.py"]),
+    ("test_hook_hiera", &["heat-config-hiera/install.d/hook-hiera.py"]),
+    ("test_hook_json_file", &["heat-config-json-file/install.d/hook-json-file.py"]),
+    ("test_hook_cfn_init", &["heat-config-cfn-init/install.d/hook-cfn-init.py"]),
+    ("test_hook_apply_config", &["heat-config-apply-config/install.d/hook-apply-config.py"]),
+    ("test_heat_config", &["heat-config/os-refresh-config/configure.d/55-heat-config"]),
     (
-        "test_hook_script",
-        &["heat-config-script/install.d/hook-script.py"],
+        "test_hook_docker_cmd",
+        &[
+            "heat-config-docker-cmd/install.d/hook-docker-cmd.py",
+            "heat-config-docker-cmd/os-refresh-config/configure.d/50-heat-config-docker-cmd",
+        ],
     ),
+    ("test_hook_docker_compose", &["heat-config-docker-compose/install.d/hook-docker-compose.py"]),
     (
-        "test_hook_puppet",
-        &["heat-config-puppet/install.d/hook-puppet.py"],
-    ),
-    (
-        "test_hook_ansible",
-        &["heat-config-ansible/install.d/hook-ansible.py"],
-    ),
-    (
-        "test_hook_hiera",
-        &["heat-config-hiera/install.d/hook-hiera.py"],
-    ),
-    (
-        "test_hook_json_file",
-        &["heat-config-json-file/install.d/hook-json-file.py"],
-    ),
-    (
-        "test_hook_cfn_init",
-        &["heat-config-cfn-init/install.d/hook-cfn-init.py"],
-    ),
-    (
-        "test_hook_apply_config",
-        &["heat-config-apply-config/install.d/hook-apply-config.py"],
-    ),
-    (
-        "test_heat_config",
-        &["heat-config/os-refresh-config/configure.d/55-heat-config"],
+        "test_heat_config_docker_compose",
+        &["heat-config-docker-compose/os-refresh-config/configure.d/50-heat-config-docker-compose"],
     ),
 ];
 
