@@ -360,7 +360,9 @@ pub(crate) fn parse_config(config: &Value) -> Result<Option<Vec<Container>>, Con
     let map = match config {
         Value::Object(map) => map,
         Value::String(text) => {
-            loaded = crate::pyyaml::load(text).map_err(|e| ConfigError::Yaml(e.to_string()))?;
+            loaded = crate::pyyaml::load(text)
+                .map_err(|e| ConfigError::Yaml(e.to_string()))?
+                .unwrap_or(Value::Null);
             match &loaded {
                 Value::Object(map) => map,
                 v if !truthy(v) => return Ok(None),

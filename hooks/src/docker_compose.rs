@@ -122,9 +122,9 @@ pub fn write_compose_file(working: &Path, name: &str, config: &Value) -> Result<
 /// The config as data: a map, or YAML text of one (`None`: nothing to do).
 fn config_map(config: &Value) -> Result<Option<Map<String, Value>>, ComposeError> {
     let loaded = match config {
-        Value::String(text) => {
-            crate::pyyaml::load(text).map_err(|e| ComposeError::Config(e.to_string()))?
-        }
+        Value::String(text) => crate::pyyaml::load(text)
+            .map_err(|e| ComposeError::Config(e.to_string()))?
+            .unwrap_or(Value::Null),
         other => other.clone(),
     };
     match loaded {

@@ -2,50 +2,16 @@
 //!
 //! Heat (`heat/common/template_format.py`) tries JSON first, then YAML with PyYAML's
 //! (C)SafeLoader whose `str` and `timestamp` constructors return the scalar's text. This module
-//! does the same on a YAML event parser (`granit-parser`, which tells plain scalars from quoted
-//! ones) with our own port of PyYAML's YAML 1.1 scalar rules (`resolve.rs`) and of its composer
-//! and `SafeConstructor` (`compose.rs`):
-//!
-//! - booleans `yes/no/on/off/true/false` in PyYAML's spellings (`Yes`, `YES`, …) but not `y`/`n`;
-//! - ints: `0755` octal, `0x1F`, `0b101`, `1_000`, sexagesimal `1:30` = 90; `0o755` is a string;
-//! - floats need a dot (and a signed exponent): `1.5`, `1.`, `.5`, `1.0e+3`, `1:30.5`; `1e3` is a
-//!   string; `.inf`, `-.inf`, `.nan`;
-//! - `~`, `null`, `Null`, `NULL` and the empty plain scalar are null; dates and timestamps stay
-//!   strings;
-//! - merge keys `<<` (a mapping or a list of mappings), last duplicate key wins (in the first
-//!   key's position), keys compared as Python does (`on`, `1` and `1.0` are one key), non-string
-//!   keys written as `json.dumps` writes them (`true`, `1`, `1.5`, `null`);
-//! - anchors and aliases (a duplicate anchor name is an error, as in PyYAML), explicit core tags
-//!   (`!!str`, `!!int`, `!!float`, `!!bool`, `!!null`, `!!timestamp`, `!!seq`, `!!map`, `!`);
-//!   any other tag is an error;
-//! - exactly one document; an empty one is `{}`.
-//!
-//! Limits: collections nested deeper than [`MAX_DEPTH`] and documents that expand (aliases
-//! counted at every use) to more than [`MAX_NODES`] values are errors, never a stack overflow
-//! or a memory blow-up. The size limit on the raw text (`max_template_size`) is the API's.
-//!
-//! Remaining differences from Heat, all outside what JSON can carry or what PyYAML accepts:
-//! - `.inf` and `.nan` become `null` (Heat keeps Python floats and would write `Infinity`/`NaN`);
-//! - integers beyond ±2^127 become the nearest float (Python keeps them exact);
-//! - `!!binary`, `!!set`, `!!omap` and `!!pairs` are errors (Heat constructs Python objects; only
-//!   `!!omap`/`!!pairs` would survive its JSON storage);
-//! - PyYAML's recursion stops it a little below 1000 levels of nesting (`RecursionError`); we
-//!   accept [`MAX_DEPTH`] (100, below serde_json's 128 for request bodies and stored templates);
-//! - a recursive alias (`&a [*a]`) is an error here and a `RecursionError` in Heat;
-//! - error messages are ours (PyYAML's wording is not reproduced), with line and column;
-//! - the YAML grammar is granit-parser's, which follows libyaml and PyYAML on the documents the
-//!   differential test covers (`server/tests/yaml_fixtures/`), not necessarily on every
-//!   malformed one.
+//! does the same: JSON, then [`updraft_hooks::pyyaml`] (shared with the agent's hooks, which
+//! documents the YAML rules and their limits). An empty document is `{}`, as in Heat. The
+//! size limit on the raw text (`max_template_size`) is the API's.
 
-mod compose;
 #[cfg(test)]
 mod differential;
-mod json;
-mod resolve;
 
 use serde_json::Value;
 
-pub use compose::{MAX_DEPTH, MAX_NODES};
+pub use updraft_hooks::pyyaml::{MAX_DEPTH, MAX_NODES};
 
 /// A document that could not be parsed, with its position when known.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -65,24 +31,15 @@ pub fn load_document(text: &str) -> Result<Value, LoadError> {
     if let Ok(v) = serde_json::from_str::<Value>(text) {
         return Ok(v);
     }
-    match compose::compose(text) {
+    match updraft_hooks::pyyaml::load(text) {
         Ok(None | Some(Value::Null)) => Ok(Value::Object(Default::default())),
         Ok(Some(v)) => Ok(v),
         Err(e) => Err(LoadError {
-            message: format!(
-                "Error parsing template: line {}, column {}: {}",
-                e.line,
-                e.column,
-                first_line(&e.message)
-            ),
+            message: format!("Error parsing template: {e}"),
             line: Some(e.line),
             column: Some(e.column),
         }),
     }
-}
-
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or_default().trim().to_string()
 }
 
 #[cfg(test)]

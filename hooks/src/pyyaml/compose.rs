@@ -27,7 +27,7 @@ const YAML_NS: &str = "tag:yaml.org,2002:";
 
 /// A failure with its 1-based line and column.
 #[derive(Debug)]
-pub(super) struct ComposeError {
+pub(crate) struct ComposeError {
     pub message: String,
     pub line: u64,
     pub column: u64,
@@ -95,7 +95,7 @@ struct Composer {
 }
 
 /// Parses `text` (one YAML document) into JSON; `Ok(None)` for an empty stream.
-pub(super) fn compose(text: &str) -> Res<Option<Value>> {
+pub(crate) fn compose(text: &str) -> Res<Option<Value>> {
     let mut options = granit_parser::Options::default();
     options.set_emit_comments(false);
     options.emit_anchor_events = true;

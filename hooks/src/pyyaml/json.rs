@@ -5,7 +5,7 @@ use serde_json::{Map, Number, Value};
 
 use super::compose::Node;
 use super::resolve::Scalar;
-use updraft_hooks::python_json::float_repr as py_float_repr;
+use crate::python_json::float_repr as py_float_repr;
 
 /// Python's key equality: `True == 1 == 1.0`, strings apart from numbers.
 #[derive(Debug, PartialEq, Eq, Hash)]

@@ -1,9 +1,7 @@
-//! YAML as the docker hooks need it: reading a config given as YAML text (YAML 1.1
-//! booleans such as `yes`, as PyYAML's `safe_load` reads them), and writing a map as
-//! PyYAML's `yaml.safe_dump(data, default_flow_style=False)` does (block style, keys
-//! sorted, indentless sequences in mappings, PyYAML's choice between plain, single- and
-//! double-quoted scalars, plain and single-quoted scalars folded past column 80), so a
-//! `docker-compose.yml` written here is the one upstream's orc script writes.
+//! Writing a map as PyYAML's `yaml.safe_dump(data, default_flow_style=False)` does (block
+//! style, keys sorted, indentless sequences in mappings, PyYAML's choice between plain,
+//! single- and double-quoted scalars, plain and single-quoted scalars folded past column
+//! 80), so a `docker-compose.yml` written here is the one upstream's orc script writes.
 //!
 //! Not reproduced: PyYAML folds long double-quoted scalars and writes multi-line strings
 //! single-quoted; here such strings are one double-quoted line with escapes (the same
@@ -12,26 +10,9 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
+
+use super::resolve::{Implicit, resolve_plain};
 use serde_json::Value;
-
-/// A YAML document that could not be read.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct YamlError(String);
-
-/// Reads YAML text into JSON data (an empty document is `null`).
-pub fn load(text: &str) -> Result<Value, YamlError> {
-    if text.trim().is_empty() {
-        return Ok(Value::Null);
-    }
-    // PyYAML's reading: `0755` is octal, a repeated key's last value wins.
-    let mut options = serde_saphyr::Options::default();
-    options.legacy_octal_numbers = true;
-    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
-    options.with_snippet = false;
-    serde_saphyr::from_str_with_options::<Value>(text, options)
-        .map_err(|e| YamlError(e.to_string()))
-}
 
 /// PyYAML's line width (`best_width`).
 const WIDTH: usize = 80;
@@ -172,26 +153,14 @@ enum Style {
     Double,
 }
 
-/// PyYAML's YAML 1.1 implicit resolvers: plain text that would not read back as a string.
+/// PyYAML's YAML 1.1 implicit resolvers: plain text that would not read back as a string
+/// (the loader's resolvers, plus the timestamp one, which Heat's loader reads as text but
+/// PyYAML's dumper still quotes against).
 fn resolves_to_non_string(s: &str) -> bool {
-    static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-        [
-            // bool
-            r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$",
-            // float
-            r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-            // int
-            r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$",
-            // merge, null, value
-            r"^(?:<<|~|null|Null|NULL|=)$",
-            // timestamp
-            r"^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$",
-        ]
-        .iter()
-        .filter_map(|p| Regex::new(p).ok())
-        .collect()
+    static TIMESTAMP: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r"^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$").ok()
     });
-    PATTERNS.iter().any(|re| re.is_match(s))
+    resolve_plain(s) != Implicit::Str || TIMESTAMP.as_ref().is_some_and(|re| re.is_match(s))
 }
 
 /// PyYAML's `analyze_scalar` + `choose_scalar_style` for a string in block context.
@@ -395,20 +364,5 @@ mod tests {
         // PyYAML breaks at the first space past column 80 and indents by 2.
         assert_eq!(lines[0].len(), 83, "{text}");
         assert!(lines[1].starts_with("  word"), "{text}");
-    }
-
-    #[test]
-    fn yaml_text_reads_yaml_1_1_booleans() {
-        let v = load("web:\n  privileged: yes\n  detach: false\n  start_order: 2\n").unwrap();
-        assert_eq!(
-            v,
-            json!({"web": {"privileged": true, "detach": false, "start_order": 2}})
-        );
-        assert_eq!(load("  \n").unwrap(), Value::Null);
-        assert_eq!(
-            load("mode: 0755\nk: 1\nk: 2\n").unwrap(),
-            json!({"mode": 493, "k": 2})
-        );
-        assert!(load("a: [").is_err());
     }
 }
