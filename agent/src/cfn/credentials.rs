@@ -48,7 +48,7 @@ fn value_of<'a>(text: &'a str, key: &str) -> Option<&'a str> {
             let rest = rest.trim_start_matches(' ').strip_prefix('=')?;
             Some(rest.trim_start_matches(' ').trim_end_matches(['\r', '\n']))
         })
-        .last()
+        .next_back()
 }
 
 /// Parses credential-file text.

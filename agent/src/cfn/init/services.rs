@@ -70,11 +70,11 @@ pub fn command(tools: Tools, service: &str, action: Action) -> Cmd {
     }
 }
 
-/// The services of each known manager: `(at, name, properties)`.
-fn entries<'a>(
-    services: &'a Map<String, Value>,
-    at: &str,
-) -> Result<Vec<(String, &'a str, &'a Map<String, Value>)>, InitError> {
+/// One service: where it is, its name, its properties.
+type Entry<'a> = (String, &'a str, &'a Map<String, Value>);
+
+/// The services of each known manager.
+fn entries<'a>(services: &'a Map<String, Value>, at: &str) -> Result<Vec<Entry<'a>>, InitError> {
     let mut out = Vec::new();
     for (manager, list) in services {
         let here = format!("{at}.{manager}");
