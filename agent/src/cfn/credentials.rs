@@ -98,6 +98,29 @@ pub fn choose(
     Ok(None)
 }
 
+/// [`choose`] on a blocking thread (it may read files), for the tools' async entry points.
+pub async fn choose_off_runtime(
+    access_key: Option<String>,
+    secret_key: Option<String>,
+    credential_file: Option<PathBuf>,
+) -> Result<Option<Credentials>, CredentialsError> {
+    let chosen = tokio::task::spawn_blocking(move || {
+        choose(
+            access_key.as_deref(),
+            secret_key.as_deref(),
+            credential_file.as_deref(),
+        )
+    })
+    .await;
+    match chosen {
+        Ok(result) => result,
+        Err(e) => Err(CredentialsError::Read {
+            path: PathBuf::from(DEFAULT_CREDENTIAL_FILE),
+            source: std::io::Error::other(e.to_string()),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -97,11 +97,12 @@ async fn run(args: &GetMetadataArgs) -> Result<Option<String>, GetMetadataError>
     if let Some(k) = &args.key {
         key::parse(k)?;
     }
-    let creds = credentials::choose(
-        args.access_key.as_deref(),
-        args.secret_key.as_deref(),
-        args.credential_file.as_deref(),
-    )?;
+    let creds = credentials::choose_off_runtime(
+        args.access_key.clone(),
+        args.secret_key.clone(),
+        args.credential_file.clone(),
+    )
+    .await?;
     let got = metadata::retrieve(
         &Locations::from_env(),
         &Request {

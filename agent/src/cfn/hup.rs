@@ -392,8 +392,8 @@ fn fire(hooks: &[Hook], resource: &str, event: &str, runner: &mut dyn Runner) {
     }
 }
 
-/// The hook events of one resource's new metadata (pure): `(hook index, event)` and the
-/// updated state.
+/// The hook events of one resource's new metadata (pure): `(hook name, event)` pairs;
+/// `state` is updated to what each hook sees now.
 pub fn diff(
     hooks: &[Hook],
     resource: &str,
@@ -424,7 +424,12 @@ pub async fn pass(
     credentials: &Credentials,
     locations: &Locations,
 ) -> Result<(), String> {
-    let mut state = load_state(locations);
+    let mut state = {
+        let locations = locations.clone();
+        tokio::task::spawn_blocking(move || load_state(&locations))
+            .await
+            .unwrap_or_default()
+    };
     let mut failed = Vec::new();
     for resource in config.resources() {
         let got = match metadata::retrieve(

@@ -114,3 +114,52 @@ pub async fn set_template_metadata(
     services.notifier.metadata_changed(server_id, version);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::heat::test_support::Harness;
+
+    #[tokio::test]
+    async fn template_metadata_joins_the_document_beside_the_managed_keys() {
+        let h = Harness::new().await;
+        let s = &h.services;
+        // A server without a document is left alone.
+        set_template_metadata(s, "nobody", &json!({"a": 1}))
+            .await
+            .unwrap();
+        assert!(s.store.metadata("nobody").await.unwrap().is_none());
+
+        set_collect_config(s, "srv", "p", &json!({"collectors": ["cfn"]}))
+            .await
+            .unwrap();
+        let init = json!({"AWS::CloudFormation::Init": {"config": {}}, "other": 1,
+                          "deployments": ["ignored"], "os-collect-config": "ignored"});
+        set_template_metadata(s, "srv", &init).await.unwrap();
+        let row = s.store.metadata("srv").await.unwrap().unwrap();
+        assert_eq!(
+            row.document,
+            json!({"AWS::CloudFormation::Init": {"config": {}}, "other": 1,
+                   "deployments": [], "os-collect-config": {"collectors": ["cfn"]}})
+        );
+        // The same again writes nothing.
+        set_template_metadata(s, "srv", &init).await.unwrap();
+        assert_eq!(
+            s.store.metadata("srv").await.unwrap().unwrap().version,
+            row.version
+        );
+        // A key the template dropped goes; null metadata leaves only the managed keys.
+        set_template_metadata(s, "srv", &json!({"other": 2}))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.store.metadata("srv").await.unwrap().unwrap().document,
+            json!({"other": 2, "deployments": [], "os-collect-config": {"collectors": ["cfn"]}})
+        );
+        set_template_metadata(s, "srv", &Value::Null).await.unwrap();
+        assert_eq!(
+            s.store.metadata("srv").await.unwrap().unwrap().document,
+            json!({"deployments": [], "os-collect-config": {"collectors": ["cfn"]}})
+        );
+    }
+}

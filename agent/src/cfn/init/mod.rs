@@ -361,11 +361,12 @@ pub async fn main(args: Vec<OsString>) -> ExitCode {
 
 /// Retrieves the metadata and applies it.
 pub async fn run(args: InitArgs) -> Result<(), InitError> {
-    let creds = credentials::choose(
-        args.access_key.as_deref(),
-        args.secret_key.as_deref(),
-        args.credential_file.as_deref(),
-    )?;
+    let creds = credentials::choose_off_runtime(
+        args.access_key.clone(),
+        args.secret_key.clone(),
+        args.credential_file.clone(),
+    )
+    .await?;
     let locations = Locations::from_env();
     let retrieved = metadata::retrieve(
         &locations,
