@@ -3,8 +3,10 @@
 //! environment (as AWS documents), `cwd` (with `~` expanded) must exist or the command is
 //! skipped, `test` runs first through the shell and a non-zero status skips the command,
 //! `ignoreErrors` lets a failure pass. Any other failure stops cfn-init, the message
-//! naming the command's key.
+//! naming the command's key. A command's stdout and stderr are passed on to cfn-init's
+//! (upstream only logs them), so the `cfn-init` hook's deployment output shows them.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use serde_json::{Map, Value};
@@ -156,6 +158,10 @@ pub fn apply(
         }
         tracing::info!(at = %here, "running command");
         let outcome = run(runner, &planned.cmd)?;
+        // The command's output is cfn-init's own (upstream only logs it), so the cfn-init
+        // hook's deploy_stdout/deploy_stderr show what the commands said.
+        let _ = std::io::stdout().write_all(outcome.stdout.as_bytes());
+        let _ = std::io::stderr().write_all(outcome.stderr.as_bytes());
         if outcome.success() {
             tracing::info!(at = %here, "command succeeded");
         } else if planned.ignore_errors {
