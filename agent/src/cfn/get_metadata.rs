@@ -69,8 +69,11 @@ pub fn render(metadata: &Value, key: Option<&str>) -> Result<Option<String>, key
         None => Some(metadata),
         Some(k) => key::lookup(metadata, &key::parse(k)?),
     };
-    // Upstream prints a found null as nothing too (`if value is not None`).
-    Ok(value.filter(|v| !v.is_null()).map(Value::to_string))
+    // Upstream prints a found null as nothing too (`if value is not None`), and prints
+    // with `json.dumps`.
+    Ok(value
+        .filter(|v| !v.is_null())
+        .map(updraft_hooks::python_json::dumps))
 }
 
 /// Runs as `cfn-get-metadata` with `args`.
@@ -123,7 +126,10 @@ mod tests {
     #[test]
     fn keys_select_values_printed_as_json() {
         let md = json!({"a": {"b.c": {"d": "x"}, "n": null}, "l": [1]});
-        assert_eq!(render(&md, None).unwrap().unwrap(), md.to_string());
+        assert_eq!(
+            render(&md, None).unwrap().unwrap(),
+            r#"{"a": {"b.c": {"d": "x"}, "n": null}, "l": [1]}"#
+        );
         assert_eq!(
             render(&md, Some("a.'b.c'.d")).unwrap().as_deref(),
             Some("\"x\"")

@@ -183,6 +183,15 @@ pub async fn retrieve(
     request: &Request<'_>,
 ) -> Result<Retrieved, MetadataError> {
     let fetched = remote(locations, request).await;
+    if let Err(reason) = &fetched {
+        // Without credentials the local files are the plan (the cfn-init hook's case), not
+        // a failure.
+        if request.credentials.is_some() {
+            tracing::warn!("unable to retrieve remote metadata: {reason}");
+        } else {
+            tracing::info!("not retrieving remote metadata: {reason}");
+        }
+    }
     let locations = locations.clone();
     let resource = request.resource.map(str::to_string);
     tokio::task::spawn_blocking(move || finish(&locations, resource.as_deref(), fetched))
@@ -206,7 +215,6 @@ fn finish(
     let (metadata, origin) = match fetched {
         Ok(v) => (v, Origin::Remote),
         Err(reason) => {
-            tracing::warn!("unable to retrieve remote metadata: {reason}");
             let mut tried = vec![last_resource.clone()];
             if last_resource != last {
                 tried.push(last.clone());
@@ -257,7 +265,8 @@ fn write_cache(
         std::fs::create_dir_all(dir)?;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     }
-    let text = serde_json::to_vec(metadata).unwrap_or_default();
+    // As upstream writes it (`json.dumps`), so either tool reads the other's cache.
+    let text = updraft_hooks::python_json::dumps(metadata).into_bytes();
     let mut targets = vec![locations.last_metadata()];
     if last_resource != locations.last_metadata() {
         targets.push(last_resource.to_path_buf());

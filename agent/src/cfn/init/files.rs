@@ -1,7 +1,7 @@
 //! `files`: `{path: {content | source, owner, group, mode}}`.
 //!
-//! `content` is written as given when it is a string, and as JSON (indented by four, as
-//! Python's `json.dumps(indent=4)`) when it is anything else: upstream crashes there on
+//! `content` is written as given when it is a string, and as JSON (exactly as Python's
+//! `json.dumps(indent=4)`) when it is anything else: upstream crashes there on
 //! Python 3 and leaves an empty file. `source` is downloaded. Parents are created; the
 //! file is written through a temporary file and a rename, with its mode and owner set
 //! before it appears. `mode` is an octal string (`"000644"`); `owner`/`group` are names
@@ -11,7 +11,6 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::{Context, InitError, kind};
@@ -38,20 +37,19 @@ pub fn parse_mode(mode: &Value, at: &str) -> Result<u32, InitError> {
     Ok(bits)
 }
 
-/// The bytes `content` stands for.
+/// The bytes `content` stands for: a string as is, anything else as Python's
+/// `json.dumps(content, indent=4)` writes it.
 pub fn content_bytes(content: &Value) -> Vec<u8> {
     match content {
         Value::String(s) => s.clone().into_bytes(),
-        other => {
-            let mut out = Vec::new();
-            let mut ser = serde_json::Serializer::with_formatter(
-                &mut out,
-                serde_json::ser::PrettyFormatter::with_indent(b"    "),
-            );
-            // Serialising a Value into memory cannot fail.
-            let _ = other.serialize(&mut ser);
-            out
-        }
+        other => updraft_hooks::python_json::dumps_with(
+            other,
+            updraft_hooks::python_json::Layout {
+                indent: Some(4),
+                sort_keys: false,
+            },
+        )
+        .into_bytes(),
     }
 }
 
