@@ -566,3 +566,62 @@ async fn cfn_hup_runs_post_update_when_a_stack_update_changes_the_metadata() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(std::fs::read_to_string(&events).unwrap(), "updated\n");
 }
+
+#[tokio::test]
+async fn cfn_create_aws_symlinks_links_the_tools_and_the_subcommands_match() {
+    let s = Scratch::new();
+    let target = s.path("opt/aws/bin");
+    let out = s
+        .run("cfn-create-aws-symlinks", &["-t", target.to_str().unwrap()])
+        .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    for tool in [
+        "cfn-init",
+        "cfn-hup",
+        "cfn-signal",
+        "cfn-get-metadata",
+        "cfn-create-aws-symlinks",
+    ] {
+        let link = std::fs::read_link(target.join(tool)).unwrap();
+        assert_eq!(
+            link.file_name().unwrap(),
+            "updraft-agent",
+            "{tool} -> {}",
+            link.display()
+        );
+    }
+    // Through a link in /opt/aws/bin, and as `updraft-agent cfn-get-metadata`: the same tool.
+    std::fs::write(s.path("data/cfn-init-data"), r#"{"a": {"b": 1}}"#).unwrap();
+    let via_link = tokio::process::Command::new(target.join("cfn-get-metadata"))
+        .args(["-s", "st", "-r", "r", "-k", "a"])
+        .env("HEAT_CFN_INIT_LAST_METADATA_DIR", s.path("cache"))
+        .env("HEAT_CFNTOOLS_DATA_DIR", s.path("data"))
+        .output()
+        .await
+        .unwrap();
+    assert!(via_link.status.success(), "{}", stderr(&via_link));
+    assert_eq!(String::from_utf8_lossy(&via_link.stdout), "{\"b\": 1}\n");
+    let via_subcommand = tokio::process::Command::new(binary("updraft-agent"))
+        .args(["cfn-get-metadata", "-s", "st", "-r", "r", "-k", "a.b"])
+        .env("HEAT_CFN_INIT_LAST_METADATA_DIR", s.path("cache"))
+        .env("HEAT_CFNTOOLS_DATA_DIR", s.path("data"))
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        via_subcommand.status.success(),
+        "{}",
+        stderr(&via_subcommand)
+    );
+    assert_eq!(String::from_utf8_lossy(&via_subcommand.stdout), "1\n");
+    // Existing files are kept without -f.
+    let again = s
+        .run("cfn-create-aws-symlinks", &["-t", target.to_str().unwrap()])
+        .await;
+    assert!(again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("already exists, will not replace"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+}
