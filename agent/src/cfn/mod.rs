@@ -37,3 +37,26 @@ fn parse_args<T: clap::Parser>(args: Vec<OsString>) -> Result<T, ExitCode> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::multicall::{Tool, invoked_as};
+
+    #[test]
+    fn the_cfn_names_are_the_tools_and_the_hook_keeps_its_heat_agents_name() {
+        for (name, tool) in [
+            ("/opt/aws/bin/cfn-init", Tool::CfnInit),
+            ("cfn-hup", Tool::CfnHup),
+            ("/usr/bin/cfn-get-metadata", Tool::CfnGetMetadata),
+            ("cfn-create-aws-symlinks", Tool::CfnCreateAwsSymlinks),
+        ] {
+            assert_eq!(invoked_as(&name.into()), Some(tool), "{name}");
+        }
+        // The name `cfn-init` is the tool (the cfn-init hook runs it); the hook itself is
+        // reached as heat-agents installs it.
+        assert_eq!(
+            invoked_as(&"/x/heat-config-cfn-init/install.d/hook-cfn-init.py".into()),
+            Some(Tool::Hook("cfn-init"))
+        );
+    }
+}
