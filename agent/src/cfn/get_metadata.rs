@@ -22,11 +22,11 @@ use super::metadata::{self, Locations, Request};
     about = "Print a resource's metadata."
 )]
 pub struct GetMetadataArgs {
-    /// The stack name.
-    #[arg(short = 's', long = "stack")]
+    /// The stack name (not empty).
+    #[arg(short = 's', long = "stack", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub stack: String,
-    /// The logical resource id.
-    #[arg(short = 'r', long = "resource")]
+    /// The logical resource id (not empty).
+    #[arg(short = 'r', long = "resource", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub resource: String,
     /// The EC2 access key.
     #[arg(long)]
@@ -143,6 +143,9 @@ mod tests {
     #[test]
     fn stack_and_resource_are_required() {
         assert!(GetMetadataArgs::try_parse_from(["cfn-get-metadata", "-s", "x"]).is_err());
+        assert!(
+            GetMetadataArgs::try_parse_from(["cfn-get-metadata", "-s", "", "-r", "y"]).is_err()
+        );
         let a =
             GetMetadataArgs::try_parse_from(["cfn-get-metadata", "-s", "x", "-r", "y", "-k", "a"])
                 .unwrap();
