@@ -549,10 +549,11 @@ async fn cfn_hup_runs_post_update_when_a_stack_update_changes_the_metadata() {
 
     // SIGTERM stops the daemon cleanly.
     let pid = hup.id().unwrap();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     let status = tokio::time::timeout(Duration::from_secs(10), hup.wait())
         .await
         .unwrap()
