@@ -25,6 +25,18 @@ pub enum AgentCommand {
     /// Signal a wait condition handle URL, as `cfn-signal` (same flags).
     #[command(disable_help_flag = true)]
     Signal(PassThrough),
+    /// Apply a resource's AWS::CloudFormation::Init, as `cfn-init` (same flags).
+    #[command(disable_help_flag = true)]
+    CfnInit(PassThrough),
+    /// Run hooks when resource metadata changes, as `cfn-hup` (same flags).
+    #[command(disable_help_flag = true)]
+    CfnHup(PassThrough),
+    /// Print a resource's metadata, as `cfn-get-metadata` (same flags).
+    #[command(disable_help_flag = true)]
+    CfnGetMetadata(PassThrough),
+    /// Link the cfn-* tools into /opt/aws/bin, as `cfn-create-aws-symlinks`.
+    #[command(disable_help_flag = true)]
+    CfnCreateAwsSymlinks(PassThrough),
     /// Run a built-in hook on the deployment on stdin, printing its signal payload
     /// (heat-agents' hook protocol): `hook puppet < deployment.json`.
     #[command(disable_help_flag = true)]
@@ -182,6 +194,14 @@ pub async fn execute(cmd: AgentCommand) -> ExitCode {
         }
         AgentCommand::Signal(p) => return crate::cfn_signal::main(p.argv("cfn-signal")).await,
         AgentCommand::Hook(p) => return crate::hook_command::main(None, p.argv("hook")).await,
+        AgentCommand::CfnInit(p) => return crate::cfn::init::main(p.argv("cfn-init")).await,
+        AgentCommand::CfnHup(p) => return crate::cfn::hup::main(p.argv("cfn-hup")).await,
+        AgentCommand::CfnGetMetadata(p) => {
+            return crate::cfn::get_metadata::main(p.argv("cfn-get-metadata")).await;
+        }
+        AgentCommand::CfnCreateAwsSymlinks(p) => {
+            return crate::cfn::symlinks::main(p.argv("cfn-create-aws-symlinks")).await;
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,6 +6,7 @@
 
 pub mod apply_config;
 pub mod backoff;
+pub mod cfn;
 pub mod cfn_signal;
 pub mod cli;
 pub mod collectors;

@@ -22,6 +22,14 @@ pub enum Tool {
     HeatConfig,
     /// `heat-config-notify`: [`crate::heat_config_notify`].
     HeatConfigNotify,
+    /// `cfn-init`: [`crate::cfn::init`].
+    CfnInit,
+    /// `cfn-hup`: [`crate::cfn::hup`].
+    CfnHup,
+    /// `cfn-get-metadata`: [`crate::cfn::get_metadata`].
+    CfnGetMetadata,
+    /// `cfn-create-aws-symlinks`: [`crate::cfn::symlinks`].
+    CfnCreateAwsSymlinks,
     /// A built-in hook as heat-agents' executable (`hook-puppet.py`, or `puppet` in a
     /// hooks directory): [`crate::hook_command`].
     Hook(&'static str),
@@ -46,6 +54,10 @@ pub const NAMES: &[(&str, Tool)] = &[
         "50-heat-config-docker-compose",
         Tool::DockerReconcile(crate::docker_reconcile::Step::DockerCompose),
     ),
+    ("cfn-init", Tool::CfnInit),
+    ("cfn-hup", Tool::CfnHup),
+    ("cfn-get-metadata", Tool::CfnGetMetadata),
+    ("cfn-create-aws-symlinks", Tool::CfnCreateAwsSymlinks),
 ];
 
 /// The tool `argv0` names (its file name, without directories): one of [`NAMES`] or a
@@ -81,6 +93,10 @@ pub async fn run(tool: Tool, args: Vec<OsString>) -> ExitCode {
         Tool::CfnSignal => crate::cfn_signal::main(args).await,
         Tool::HeatConfig => crate::heat_config::main(args).await,
         Tool::HeatConfigNotify => crate::heat_config_notify::main(args).await,
+        Tool::CfnInit => crate::cfn::init::main(args).await,
+        Tool::CfnHup => crate::cfn::hup::main(args).await,
+        Tool::CfnGetMetadata => crate::cfn::get_metadata::main(args).await,
+        Tool::CfnCreateAwsSymlinks => crate::cfn::symlinks::main(args).await,
         Tool::Hook(group) => crate::hook_command::main(Some(group), args).await,
         Tool::DockerReconcile(step) => crate::docker_reconcile::main(step, args).await,
     }

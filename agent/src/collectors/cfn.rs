@@ -152,8 +152,10 @@ pub fn field_text(xml: &str, field: &str) -> Result<Option<String>, XmlError> {
     }
 }
 
-/// Polls `DescribeStackResource` for each configured path.
-pub struct CfnCollector {
+/// One signed `DescribeStackResource` endpoint: the URL and the EC2 key that signs each
+/// request. Shared by the `cfn` collector and the heat-cfntools tools (`cfn-init`,
+/// `cfn-hup`, `cfn-get-metadata`: [`crate::cfn::metadata`]).
+pub struct DescribeStackResource {
     client: reqwest::Client,
     url: Url,
     /// `host[:port]` as signed (and as reqwest sends it in `Host`).
@@ -161,26 +163,26 @@ pub struct CfnCollector {
     shown: String,
     access_key_id: String,
     secret: Secret,
-    stack_name: String,
-    paths: Vec<CfnPath>,
-    last: LastDocument,
 }
 
-impl std::fmt::Debug for CfnCollector {
+impl std::fmt::Debug for DescribeStackResource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CfnCollector")
+        f.debug_struct("DescribeStackResource")
             .field("url", &self.shown)
-            .field("stack_name", &self.stack_name)
-            .field("paths", &self.paths)
             .finish_non_exhaustive()
     }
 }
 
-impl CfnCollector {
-    /// A collector for `settings`.
-    pub fn new(client: reqwest::Client, settings: &CfnSettings) -> Result<Self, FetchError> {
-        let url = Url::parse(&settings.metadata_url)
-            .map_err(|err| FetchError::InvalidUrl(err.to_string()))?;
+impl DescribeStackResource {
+    /// The endpoint at `metadata_url` (an http(s) URL such as `http://heat:8000/v1/`).
+    pub fn new(
+        client: reqwest::Client,
+        metadata_url: &str,
+        access_key_id: &str,
+        secret: Secret,
+    ) -> Result<Self, FetchError> {
+        let url =
+            Url::parse(metadata_url).map_err(|err| FetchError::InvalidUrl(err.to_string()))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchError::InvalidUrl(format!(
                 "unsupported scheme {:?}",
@@ -192,30 +194,13 @@ impl CfnCollector {
             (Some(h), None) => h.to_string(),
             (None, _) => return Err(FetchError::InvalidUrl("no host".into())),
         };
-        let paths = settings
-            .path
-            .iter()
-            .map(|p| {
-                CfnPath::parse(p).ok_or_else(|| {
-                    FetchError::NotConfigured(format!(
-                        "cfn path {p:?} is not in the format Resource.Field[.x.y]"
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if paths.is_empty() {
-            return Err(FetchError::NotConfigured("no cfn path configured".into()));
-        }
-        Ok(CfnCollector {
+        Ok(DescribeStackResource {
             client,
             shown: redact_url(&url),
             host,
             url,
-            access_key_id: settings.access_key_id.clone(),
-            secret: settings.secret_access_key.clone(),
-            stack_name: settings.stack_name.clone(),
-            paths,
-            last: LastDocument::default(),
+            access_key_id: access_key_id.to_string(),
+            secret,
         })
     }
 
@@ -224,12 +209,12 @@ impl CfnCollector {
         &self.shown
     }
 
-    /// The query of the request for `resource`, in upstream's order, `Signature` last and
-    /// computed for exactly these parameters.
-    pub fn signed_query(&self, resource: &str) -> Vec<(String, String)> {
+    /// The query of the request for `resource` of `stack`, in upstream's order,
+    /// `Signature` last and computed for exactly these parameters.
+    pub fn signed_query(&self, stack: &str, resource: &str) -> Vec<(String, String)> {
         let mut params: Vec<(String, String)> = [
             ("Action", "DescribeStackResource"),
-            ("StackName", self.stack_name.as_str()),
+            ("StackName", stack),
             ("LogicalResourceId", resource),
             ("AWSAccessKeyId", self.access_key_id.as_str()),
             ("SignatureVersion", "2"),
@@ -249,16 +234,18 @@ impl CfnCollector {
         params
     }
 
-    /// The value one path selects.
-    async fn fetch_path(&self, path: &CfnPath) -> Result<Map<String, Value>, FetchError> {
-        let reply = |reason: String| FetchError::Reply {
-            url: self.shown.clone(),
-            reason,
-        };
+    /// The text of `StackResourceDetail/<field>` of `resource` (for `Metadata`, JSON);
+    /// `None` when the reply has no such element.
+    pub async fn field(
+        &self,
+        stack: &str,
+        resource: &str,
+        field: &str,
+    ) -> Result<Option<String>, FetchError> {
         let response = self
             .client
             .get(self.url.clone())
-            .query(&self.signed_query(&path.resource))
+            .query(&self.signed_query(stack, resource))
             .header(CONTENT_TYPE, "application/json")
             .timeout(REQUEST_TIMEOUT)
             .send()
@@ -278,8 +265,83 @@ impl CfnCollector {
             url: self.shown.clone(),
             reason: http::describe(&err),
         })?;
-        let text = field_text(&body, &path.field)
-            .map_err(|e| reply(e.to_string()))?
+        field_text(&body, field).map_err(|e| FetchError::Reply {
+            url: self.shown.clone(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// Polls `DescribeStackResource` for each configured path.
+pub struct CfnCollector {
+    endpoint: DescribeStackResource,
+    stack_name: String,
+    paths: Vec<CfnPath>,
+    last: LastDocument,
+}
+
+impl std::fmt::Debug for CfnCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CfnCollector")
+            .field("url", &self.endpoint.shown)
+            .field("stack_name", &self.stack_name)
+            .field("paths", &self.paths)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CfnCollector {
+    /// A collector for `settings`.
+    pub fn new(client: reqwest::Client, settings: &CfnSettings) -> Result<Self, FetchError> {
+        let endpoint = DescribeStackResource::new(
+            client,
+            &settings.metadata_url,
+            &settings.access_key_id,
+            settings.secret_access_key.clone(),
+        )?;
+        let paths = settings
+            .path
+            .iter()
+            .map(|p| {
+                CfnPath::parse(p).ok_or_else(|| {
+                    FetchError::NotConfigured(format!(
+                        "cfn path {p:?} is not in the format Resource.Field[.x.y]"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if paths.is_empty() {
+            return Err(FetchError::NotConfigured("no cfn path configured".into()));
+        }
+        Ok(CfnCollector {
+            endpoint,
+            stack_name: settings.stack_name.clone(),
+            paths,
+            last: LastDocument::default(),
+        })
+    }
+
+    /// The URL as it may be shown.
+    pub fn shown_url(&self) -> &str {
+        self.endpoint.shown_url()
+    }
+
+    /// The query of the request for `resource`, in upstream's order, `Signature` last and
+    /// computed for exactly these parameters.
+    pub fn signed_query(&self, resource: &str) -> Vec<(String, String)> {
+        self.endpoint.signed_query(&self.stack_name, resource)
+    }
+
+    /// The value one path selects.
+    async fn fetch_path(&self, path: &CfnPath) -> Result<Map<String, Value>, FetchError> {
+        let reply = |reason: String| FetchError::Reply {
+            url: self.endpoint.shown.clone(),
+            reason,
+        };
+        let text = self
+            .endpoint
+            .field(&self.stack_name, &path.resource, &path.field)
+            .await?
             .ok_or_else(|| reply(format!("path {} does not exist", path.text)))?;
         let mut value: Value = serde_json::from_str(&text).map_err(|e| {
             reply(format!(
@@ -308,7 +370,7 @@ impl CfnCollector {
         for path in &self.paths {
             merged.extend(self.fetch_path(path).await?);
         }
-        let shown = self.shown.clone();
+        let shown = self.endpoint.shown.clone();
         self.last.compare(Value::Object(merged), &shown)
     }
 }

@@ -177,6 +177,33 @@ pub fn step(
     }
 }
 
+/// Publishes the resolved template `metadata` of a server resource in its metadata
+/// document ([`crate::engine::server_metadata::set_template_metadata`]), before the
+/// resource shows COMPLETE, so cfn-init run after that sees it. Only resources with
+/// `metadata`, and DeployedServers (whose metadata may have been removed), are looked at,
+/// so other resources cost no read.
+async fn sync_template_metadata(
+    plan: &Plan,
+    def: &ResourceDefinition,
+    physical_id: &str,
+    view: &Mutex<StackView>,
+) -> Result<(), String> {
+    if physical_id.is_empty()
+        || (def.metadata.is_null() && def.resource_type != "OS::Heat::DeployedServer")
+    {
+        return Ok(());
+    }
+    let path = format!("resources.{}.metadata", def.name);
+    let metadata = {
+        let guard = view.lock().unwrap_or_else(|p| p.into_inner());
+        functions::resolve(&def.metadata, plan.template.version, &*guard, &path)
+            .map_err(|e| format!("{}: {}", e.kind.heat_type(), e))?
+    };
+    crate::engine::server_metadata::set_template_metadata(&plan.services, physical_id, &metadata)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// Heat's resource failure reason: `<ExceptionType>: resources.<name>: <message>`.
 pub fn failure_reason(name: &str, err: &ResourceError) -> String {
     format!("{}: resources.{}: {}", err.heat_type(), name, err)
@@ -219,7 +246,13 @@ async fn converge_one(
             };
             return resume_one(plan, name, def, rtype.as_ref(), row, props, view).await;
         }
-        Step::Nothing => return Ok(()),
+        Step::Nothing => {
+            // Properties unchanged; the template `metadata` may still have changed.
+            if let Some(row) = &current {
+                sync_template_metadata(plan, def, &row.physical_id, view).await?;
+            }
+            return Ok(());
+        }
         Step::Update => match (&current, &props) {
             (Some(row), Ok(p)) => match rtype.replaces_on_update(services, row, p).await {
                 Ok(true) => "REPLACE",
@@ -357,6 +390,20 @@ async fn finish(
     let services = &plan.services;
     match result {
         Ok(outcome) => {
+            if let Err(reason) = sync_template_metadata(plan, def, &outcome.physical_id, view).await
+            {
+                fail(
+                    services,
+                    &plan.stack.id,
+                    name,
+                    def,
+                    &outcome.physical_id,
+                    action,
+                    &reason,
+                )
+                .await;
+                return Err(reason);
+            }
             row.physical_id = outcome.physical_id;
             row.reference_id = outcome.reference_id;
             row.attributes = outcome.attributes;
