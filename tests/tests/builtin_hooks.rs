@@ -420,7 +420,6 @@ async fn apply_config_renders_the_templates_from_the_current_metadata() {
 }
 
 #[tokio::test]
-#[ignore = "until the agent's cfn-init lands"]
 async fn cfn_init_applies_the_init_section_with_the_agents_own_cfn_init() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("motd");
