@@ -445,6 +445,26 @@ impl Api {
         Agent::start_for(&section, &state_dir.join(server), extra)
     }
 
+    /// Creates stack `name` from `template` with `params`, waits for its resource `server`
+    /// and starts an agent (with `args` and the environment `env`) polling that server's
+    /// metadata URL, with state in `state_dir`; the stack's path and the agent.
+    pub async fn create_with_agent(
+        &self,
+        name: &str,
+        template: &str,
+        params: Value,
+        state_dir: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<(String, Agent)> {
+        let stack = self.create_stack(name, template, params).await?;
+        self.wait_resource(&stack, "server", "CREATE_COMPLETE", Duration::from_secs(60))
+            .await?;
+        let url = self.metadata_url(&stack, "server").await?;
+        let agent = Agent::start_env(&url, state_dir, args, env)?;
+        Ok((stack, agent))
+    }
+
     /// The value of output `key` of a stack body.
     pub fn output(stack: &Value, key: &str) -> Value {
         stack["outputs"]

@@ -179,13 +179,11 @@ async fn run_stack(
 ) -> Finished {
     let server = Server::start().await.unwrap();
     let api = server.api();
-    let stack = api.create_stack(name, template, params).await.unwrap();
-    api.wait_resource(&stack, "server", "CREATE_COMPLETE", T)
+    let state = tempfile::tempdir().unwrap();
+    let (stack, mut agent) = api
+        .create_with_agent(name, template, params, state.path(), args, env)
         .await
         .unwrap();
-    let url = api.metadata_url(&stack, "server").await.unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let mut agent = Agent::start_env(&url, state.path(), args, env).unwrap();
     let done = api
         .wait_stack(&stack, Duration::from_secs(180))
         .await

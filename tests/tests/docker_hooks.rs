@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use updraft_e2e::{Agent, Api, Server, repo_root};
+use updraft_e2e::{Api, Server, repo_root};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -209,25 +209,21 @@ async fn docker_cmd_runs_the_containers_and_removes_those_of_a_removed_deploymen
     let server = Server::start().await.unwrap();
     let api = server.api();
     let template = example("docker-cmd.yaml");
-    let stack = api
-        .create_stack("dockercmd", &template, json!({}))
-        .await
-        .unwrap();
-    api.wait_resource(&stack, "server", "CREATE_COMPLETE", T)
-        .await
-        .unwrap();
-    let url = api.metadata_url(&stack, "server").await.unwrap();
     let state = tempfile::tempdir().unwrap();
-    let agent = Agent::start_env(
-        &url,
-        state.path(),
-        &[],
-        &[
-            ("HEAT_DOCKER_CMD", docker.to_str().unwrap()),
-            ("FAKE_DOCKER_STATE", fake_state.to_str().unwrap()),
-        ],
-    )
-    .unwrap();
+    let (stack, agent) = api
+        .create_with_agent(
+            "dockercmd",
+            &template,
+            json!({}),
+            state.path(),
+            &[],
+            &[
+                ("HEAT_DOCKER_CMD", docker.to_str().unwrap()),
+                ("FAKE_DOCKER_STATE", fake_state.to_str().unwrap()),
+            ],
+        )
+        .await
+        .unwrap();
     let done = api.wait_stack(&stack, T).await.unwrap();
     assert_eq!(
         done["stack_status"],
@@ -387,26 +383,22 @@ async fn docker_compose_writes_the_project_runs_up_and_kills_a_removed_one() {
     let server = Server::start().await.unwrap();
     let api = server.api();
     let template = example("docker-compose.yaml");
-    let stack = api
-        .create_stack("dockercompose", &template, json!({"greeting": "hi there"}))
-        .await
-        .unwrap();
-    api.wait_resource(&stack, "server", "CREATE_COMPLETE", T)
-        .await
-        .unwrap();
-    let url = api.metadata_url(&stack, "server").await.unwrap();
     let state = tempfile::tempdir().unwrap();
-    let agent = Agent::start_env(
-        &url,
-        state.path(),
-        &[],
-        &[
-            ("HEAT_DOCKER_COMPOSE_CMD", compose.to_str().unwrap()),
-            ("HEAT_DOCKER_COMPOSE_WORKING", working.to_str().unwrap()),
-            ("FAKE_COMPOSE_STATE", fake_state.to_str().unwrap()),
-        ],
-    )
-    .unwrap();
+    let (stack, agent) = api
+        .create_with_agent(
+            "dockercompose",
+            &template,
+            json!({"greeting": "hi there"}),
+            state.path(),
+            &[],
+            &[
+                ("HEAT_DOCKER_COMPOSE_CMD", compose.to_str().unwrap()),
+                ("HEAT_DOCKER_COMPOSE_WORKING", working.to_str().unwrap()),
+                ("FAKE_COMPOSE_STATE", fake_state.to_str().unwrap()),
+            ],
+        )
+        .await
+        .unwrap();
     let done = api.wait_stack(&stack, T).await.unwrap();
     assert_eq!(
         done["stack_status"],
