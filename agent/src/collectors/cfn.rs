@@ -64,6 +64,30 @@ pub struct CfnPath {
 }
 
 impl CfnPath {
+    /// What this path selects from its field's text (JSON): the sub-keys descended, which
+    /// must end at an object; otherwise why not, naming the path.
+    pub fn select(&self, field_text: &str) -> Result<Map<String, Value>, String> {
+        let mut value: Value = serde_json::from_str(field_text).map_err(|e| {
+            format!(
+                "path {} is not JSON (line {} column {})",
+                self.text,
+                e.line(),
+                e.column()
+            )
+        })?;
+        for key in &self.sub_keys {
+            value = match value {
+                Value::Object(mut m) => m.remove(key),
+                _ => None,
+            }
+            .ok_or_else(|| format!("sub-key {key} does not exist ({})", self.text))?;
+        }
+        match value {
+            Value::Object(m) => Ok(m),
+            _ => Err(format!("path {} is not a JSON object", self.text)),
+        }
+    }
+
     /// Splits `Resource.Field[.sub.keys]`; `None` without a field.
     pub fn parse(text: &str) -> Option<Self> {
         let mut parts = text.split('.');
@@ -343,25 +367,7 @@ impl CfnCollector {
             .field(&self.stack_name, &path.resource, &path.field)
             .await?
             .ok_or_else(|| reply(format!("path {} does not exist", path.text)))?;
-        let mut value: Value = serde_json::from_str(&text).map_err(|e| {
-            reply(format!(
-                "path {} is not JSON (line {} column {})",
-                path.text,
-                e.line(),
-                e.column()
-            ))
-        })?;
-        for key in &path.sub_keys {
-            value = match value {
-                Value::Object(mut m) => m.remove(key),
-                _ => None,
-            }
-            .ok_or_else(|| reply(format!("sub-key {key} does not exist ({})", path.text)))?;
-        }
-        match value {
-            Value::Object(m) => Ok(m),
-            _ => Err(reply(format!("path {} is not a JSON object", path.text))),
-        }
+        path.select(&text).map_err(reply)
     }
 
     /// Fetches every path and merges them into the document.

@@ -165,23 +165,7 @@ impl Sources {
             let field = field_text(&body, &path.field)
                 .map_err(|e| unavailable(e.to_string()))?
                 .ok_or_else(|| unavailable(format!("path {text} does not exist")))?;
-            let mut value: Value = serde_json::from_str(&field).map_err(|e| {
-                unavailable(format!(
-                    "path {text} is not JSON (line {} column {})",
-                    e.line(),
-                    e.column()
-                ))
-            })?;
-            for key in &path.sub_keys {
-                value = value
-                    .get_mut(key)
-                    .map(Value::take)
-                    .ok_or_else(|| unavailable(format!("sub-key {key} does not exist ({text})")))?;
-            }
-            match value {
-                Value::Object(object) => merged.extend(object),
-                _ => return Err(unavailable(format!("path {text} is not a JSON object"))),
-            }
+            merged.extend(path.select(&field).map_err(unavailable)?);
         }
         Ok(explode(Value::Object(merged), &cfn.deployment_key, "cfn"))
     }
