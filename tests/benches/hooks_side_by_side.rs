@@ -6,7 +6,8 @@
 //! agree on `deploy_status_code`.
 //!
 //! Hooks: `script` (a one-line shell script), `json-file` (three files), `hiera`
-//! (hierarchy and two data files; its legacy check runs each side's own os-apply-config),
+//! (hierarchy and two data files; its legacy check runs each side's own os-apply-config:
+//! the stock one from the venv, ours as `updraft-agent` linked first on `PATH`),
 //! `cfn-init` (the hook alone: `HEAT_CFN_INIT_CMD=/bin/true` on both sides).
 //!
 //! Run: `cargo build --release --workspace --bins`, `.ci/run`'s install step (for the venv and
@@ -26,6 +27,8 @@ struct Side {
     name: &'static str,
     program: PathBuf,
     args: Vec<PathBuf>,
+    /// `PATH` for the run: each side finds its own os-apply-config (hiera's legacy check).
+    path: String,
 }
 
 fn deployment(group: &str, dir: &Path) -> Value {
@@ -90,14 +93,14 @@ fn child_mode(input: &Path) {
 
 /// Runs `side` [`RUNS`] times in a measuring child: sorted wall times (ms), max RSS (KiB)
 /// and the last run's stdout.
-fn measure(side: &Side, input: &[u8], dir: &Path, path_env: &str) -> (Vec<f64>, i64, String) {
+fn measure(side: &Side, input: &[u8], dir: &Path) -> (Vec<f64>, i64, String) {
     let input_file = dir.join("deployment.json");
     std::fs::write(&input_file, input).unwrap();
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .arg(&side.program)
         .args(&side.args)
         .envs(env(dir))
-        .env("PATH", path_env)
+        .env("PATH", &side.path)
         .env("HOOK_BENCH_INPUT", &input_file)
         .output()
         .unwrap();
@@ -138,6 +141,8 @@ fn main() {
     let bin_dir = venv.parent().unwrap().display().to_string();
     let path_env = format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default());
     let links = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&agent, links.path().join("os-apply-config")).unwrap();
+    let our_path = format!("{}:{path_env}", links.path().display());
     println!(
         "hook runs, {RUNS} each: median / p90 wall ms, max RSS MiB ({})",
         agent.display()
@@ -151,11 +156,13 @@ fn main() {
                 name: "stock",
                 program: venv.clone(),
                 args: vec![sdist.join(format!("heat-config-{group}/install.d/{file}"))],
+                path: path_env.clone(),
             },
             Side {
                 name: "updraft",
                 program: link,
                 args: vec![],
+                path: our_path.clone(),
             },
         ];
         let mut codes = Vec::new();
@@ -163,7 +170,7 @@ fn main() {
             let dir = tempfile::tempdir().unwrap();
             std::fs::write(dir.path().join("empty.json"), "{}").unwrap();
             let input = serde_json::to_vec(&deployment(group, dir.path())).unwrap();
-            let (times, rss, last) = measure(side, &input, dir.path(), &path_env);
+            let (times, rss, last) = measure(side, &input, dir.path());
             let reply: Value = serde_json::from_str(last.trim()).unwrap_or(Value::Null);
             codes.push(reply["deploy_status_code"].clone());
             println!(
