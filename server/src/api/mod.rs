@@ -10,6 +10,7 @@ mod events;
 mod format;
 mod identity;
 mod resources;
+mod software_configs;
 mod software_deployments;
 mod stack_updates;
 mod stacks;
@@ -84,6 +85,14 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/stacks/{stack}/{id}/events", get(events::list))
         .route("/validate", post(validate::validate))
+        .route(
+            "/software_configs",
+            get(software_configs::list).post(software_configs::create),
+        )
+        .route(
+            "/software_configs/{config_id}",
+            get(software_configs::show).delete(software_configs::delete),
+        )
         .route(
             "/software_deployments/metadata/{server_id}",
             get(software_deployments::server_metadata),

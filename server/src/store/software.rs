@@ -119,6 +119,26 @@ impl Store {
         row.as_ref().map(config_from_row).transpose()
     }
 
+    /// The configs of `project`, oldest first (ties by id).
+    pub async fn project_configs(&self, project: &str) -> Result<Vec<ConfigRow>, StoreError> {
+        let rows = sqlx::query(sql(format!(
+            "SELECT {CONFIG_COLUMNS} FROM software_configs WHERE project = $1 ORDER BY created_at, id"
+        )))
+        .bind(project)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(config_from_row).collect()
+    }
+
+    /// Whether a software deployment uses config `id`.
+    pub async fn config_in_use(&self, id: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT id FROM software_deployments WHERE config_id = $1 LIMIT 1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
     /// Deletes a config.
     pub async fn delete_config(&self, id: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM software_configs WHERE id = $1")
