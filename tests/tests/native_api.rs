@@ -76,6 +76,20 @@ async fn native_api_behaves_as_heat() {
     api.wait_resource(&stack, "dep", "CREATE_IN_PROGRESS", Duration::from_secs(30))
         .await
         .unwrap();
+    // As an agent would: signal once the deployment is in the server's metadata (the
+    // resource is IN_PROGRESS a moment before its deployment is stored).
+    let started = std::time::Instant::now();
+    loop {
+        let (_, md) = api
+            .get(&format!("{stack}/resources/server/metadata"))
+            .await
+            .unwrap();
+        if md["metadata"]["deployments"][0]["id"].is_string() {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{md}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let (status, body) = api
         .call(
             reqwest::Method::POST,
