@@ -32,10 +32,10 @@ use serde_json::{Map, Value};
 use tokio::process::Command;
 
 use crate::deployment::Deployment;
-use crate::docker_cmd::truthy;
 use crate::json_file::kind;
 use crate::json_files::{WriteError, write_text_file};
 use crate::names::is_safe_file_name;
+use crate::python_json::truthy;
 use crate::script::{completion_payload, create_dir};
 use crate::signal::SignalPayload;
 use crate::tool_hook::{ToolHook, env_or};

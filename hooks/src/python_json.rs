@@ -20,6 +20,19 @@ pub struct Layout {
     pub sort_keys: bool,
 }
 
+/// Python's truthiness of a JSON value: `None`, `False`, zero and empty strings and
+/// containers are false.
+pub fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty(),
+    }
+}
+
 /// `json.dumps(value)`.
 pub fn dumps(value: &Value) -> String {
     dumps_with(value, Layout::default())

@@ -5,6 +5,7 @@
 
 use regex::Regex;
 use serde_json::Value;
+use updraft_hooks::python_json::truthy;
 
 use updraft_hooks::python_json as pyjson;
 
@@ -232,18 +233,6 @@ fn lookup<'a>(stack: &[&'a Value], name: &str) -> Option<&'a Value> {
         value = value.as_object()?.get(part)?;
     }
     Some(value)
-}
-
-/// Python truthiness of a JSON value.
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(m) => !m.is_empty(),
-    }
 }
 
 #[cfg(test)]

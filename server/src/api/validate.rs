@@ -13,6 +13,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use serde_json::{Map, Value, json};
+use updraft_hooks::python_json::truthy;
 
 use super::stacks::{json_body, stack_request};
 use super::{ApiError, ApiState};
@@ -22,18 +23,6 @@ use crate::template::parameters::ParameterDecl;
 
 /// The error codes `ignore_errors` may name (Heat's `ERROR_CODE_MAP`).
 const IGNORABLE_CODES: &[&str] = &["99001"];
-
-/// Python's truthiness, which decides whether Heat shows `Value`.
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64() != Some(0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(m) => !m.is_empty(),
-    }
-}
 
 fn query_params(query: Option<&str>) -> Vec<(String, String)> {
     url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())

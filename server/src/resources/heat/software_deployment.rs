@@ -6,6 +6,7 @@
 //! signal rules below decide COMPLETE or FAILED.
 
 use std::time::Duration;
+use updraft_hooks::python_json::truthy;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
@@ -238,7 +239,7 @@ pub fn evaluate_signal(
     let mut event_reason = format!("deployment {deployment_id} succeeded");
     let code = body
         .get("deploy_status_code")
-        .filter(|c| is_truthy(c))
+        .filter(|c| truthy(c))
         .map(python_str);
     if let Some(code) = code.filter(|c| c != "0") {
         failed = true;
@@ -275,17 +276,6 @@ pub fn evaluate_signal(
         },
         output_values: values,
         event_reason,
-    }
-}
-
-fn is_truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64() != Some(0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
     }
 }
 

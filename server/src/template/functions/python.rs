@@ -2,6 +2,7 @@
 //! `repr()`, `str()`, type names, truthiness and `==`.
 
 use serde_json::{Number, Value};
+pub use updraft_hooks::python_json::truthy;
 
 /// Python's `repr()` of a value (`{'a': [1, None, True]}`).
 pub fn repr(value: &Value) -> String {
@@ -39,18 +40,6 @@ pub fn type_name(value: &Value) -> &'static str {
 /// `<class 'int'>`, as `str(type(value))` prints.
 pub fn type_repr(value: &Value) -> String {
     format!("<class '{}'>", type_name(value))
-}
-
-/// Python truthiness: `None`, `False`, zero and empty containers are false.
-pub fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(m) => !m.is_empty(),
-    }
 }
 
 /// Python's `==`: numbers compare by value and `True == 1`, containers element-wise.
