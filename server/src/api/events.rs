@@ -1,44 +1,51 @@
 //! Event endpoints: newest first by default, `sort_dir`, `limit`, `marker`.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use std::collections::HashMap;
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::format::{self, base_url};
+use super::query::{Query, sort_descending};
 use super::stacks::canonical_stack;
 use super::{ApiError, ApiState};
-use crate::store::StackRow;
+use crate::store::{EventRow, StackRow};
 
-/// Query parameters of event listings.
-#[derive(Debug, Deserialize, Default)]
-pub struct EventQuery {
-    sort_dir: Option<String>,
-    limit: Option<usize>,
-    marker: Option<String>,
-    resource_name: Option<String>,
-    nested_depth: Option<String>,
+/// The filters of event listings (repeat a key for either value).
+const EVENT_FILTERS: &[&str] = &[
+    "resource_status",
+    "resource_action",
+    "resource_name",
+    "resource_type",
+];
+
+fn matches(e: &EventRow, key: &str, value: &str) -> bool {
+    match key {
+        "resource_status" => {
+            e.resource_status == value
+                || format::status(&e.resource_action, &e.resource_status) == value
+        }
+        "resource_action" => e.resource_action == value,
+        "resource_name" => e.resource_name == value,
+        "resource_type" => e.resource_type == value,
+        _ => true,
+    }
 }
 
 async fn events(
     state: &ApiState,
     (project, name, id): (String, String, String),
     resource: Option<String>,
-    query: EventQuery,
+    query: Query,
     headers: &HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let stack = canonical_stack(state, &project, &name, &id).await?;
     let store = &state.engine.services().store;
-    let depth = match &query.nested_depth {
-        Some(v) => super::resources::nested_depth(&HashMap::from([(
-            "nested_depth".to_string(),
-            v.clone(),
-        )]))?,
-        None => 0,
-    };
+    let depth = super::resources::nested_depth(&query)?;
+    let descending = sort_descending(&query, true)?;
+    let limit = query.count("limit")?;
     // With nested_depth, the events of nested stacks too, each shown with its own stack
     // and a `root_stack` link (as Heat).
     let tree = super::resources::stack_tree(state, stack.clone(), depth).await?;
@@ -50,9 +57,9 @@ async fn events(
     if tree.len() > 1 {
         rows.sort_by_key(|e| e.seq);
     }
-    if let Some(r) = resource.as_ref().or(query.resource_name.as_ref()) {
+    if let Some(r) = &resource {
         rows.retain(|e| &e.resource_name == r);
-        if rows.is_empty() && resource.is_some() {
+        if rows.is_empty() {
             return Err(ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,
                 "EntityNotFound",
@@ -60,15 +67,21 @@ async fn events(
             ));
         }
     }
-    if query.sort_dir.as_deref() != Some("asc") {
+    rows.retain(|e| {
+        EVENT_FILTERS.iter().all(|key| {
+            let values = query.all(key);
+            values.is_empty() || values.iter().any(|v| matches(e, key, v))
+        })
+    });
+    if descending {
         rows.reverse();
     }
-    if let Some(marker) = &query.marker
-        && let Some(pos) = rows.iter().position(|e| &e.id == marker)
+    if let Some(marker) = query.get("marker")
+        && let Some(pos) = rows.iter().position(|e| e.id == marker)
     {
         rows.drain(..=pos);
     }
-    if let Some(limit) = query.limit {
+    if let Some(limit) = limit {
         rows.truncate(limit);
     }
     let base = base_url(headers);
@@ -92,18 +105,52 @@ async fn events(
 pub async fn list(
     State(state): State<ApiState>,
     Path(path): Path<(String, String, String)>,
-    Query(query): Query<EventQuery>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    events(&state, path, None, query, &headers).await
+    events(&state, path, None, Query::parse(raw.as_deref()), &headers).await
 }
 
 /// `GET /stacks/{name}/{id}/resources/{resource}/events`.
 pub async fn list_for_resource(
     State(state): State<ApiState>,
     Path((project, name, id, resource)): Path<(String, String, String, String)>,
-    Query(query): Query<EventQuery>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
+    let query = Query::parse(raw.as_deref());
     events(&state, (project, name, id), Some(resource), query, &headers).await
+}
+
+/// `GET /stacks/{name}/{id}/resources/{resource}/events/{event_id}`: the event with its
+/// `resource_type` and `resource_properties` (the resource's properties as they are now:
+/// events do not keep a copy of their own).
+pub async fn show(
+    State(state): State<ApiState>,
+    Path((project, name, id, resource, event_id)): Path<(String, String, String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let stack = canonical_stack(&state, &project, &name, &id).await?;
+    let store = &state.engine.services().store;
+    let event = store
+        .stack_events(&stack.id)
+        .await?
+        .into_iter()
+        .find(|e| e.id == event_id && e.resource_name == resource)
+        .ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "EntityNotFound",
+                format!("The Event ({event_id}) could not be found."),
+            )
+        })?;
+    let properties = store
+        .resource(&stack.id, &resource)
+        .await?
+        .map(|r| r.properties)
+        .unwrap_or_else(|| json!({}));
+    let mut body = format::event(&base_url(&headers), &stack, &event);
+    body["resource_type"] = json!(event.resource_type);
+    body["resource_properties"] = properties;
+    Ok(Json(json!({"event": body})))
 }

@@ -40,9 +40,9 @@ pub fn stack_summary(base: &str, s: &StackRow) -> Value {
         "updated_time": s.updated_at,
         "deletion_time": s.deleted_at,
         "stack_owner": null,
-        "parent": null,
+        "parent": s.owner_id,
         "stack_user_project_id": s.project,
-        "tags": null,
+        "tags": s.tags,
     })
 }
 

@@ -9,12 +9,18 @@ mod error;
 mod events;
 mod format;
 mod identity;
+mod query;
+mod request_conventions;
+mod resource_types;
 mod resources;
+mod service_info;
 mod software_configs;
 mod software_deployments;
+mod stack_list;
 mod stack_updates;
 mod stacks;
 mod temp_url;
+mod template_versions;
 mod validate;
 
 use std::sync::Arc;
@@ -44,7 +50,8 @@ pub struct ApiState {
 /// The whole HTTP application.
 pub fn router(state: ApiState) -> Router {
     let v1 = Router::new()
-        .route("/stacks", get(stacks::list).post(stacks::create))
+        .route("/stacks", get(stack_list::list).post(stacks::create))
+        .route("/stacks/detail", get(stack_list::detail))
         .route("/stacks/preview", post(stack_updates::preview_create))
         .route(
             "/stacks/{stack}",
@@ -69,6 +76,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/stacks/{stack}/{id}/outputs", get(stacks::outputs))
         .route("/stacks/{stack}/{id}/outputs/{key}", get(stacks::output))
         .route("/stacks/{stack}/{id}/template", get(stacks::template))
+        .route("/stacks/{stack}/{id}/environment", get(stacks::environment))
+        .route("/stacks/{stack}/{id}/files", get(stacks::files))
         .route("/stacks/{stack}/{id}/resources", get(resources::list))
         .route(
             "/stacks/{stack}/{id}/resources/{resource}",
@@ -85,6 +94,15 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/stacks/{stack}/{id}/events", get(events::list))
         .route("/validate", post(validate::validate))
+        .route("/resource_types", get(resource_types::list))
+        .route("/resource_types/{type}", get(resource_types::show))
+        .route("/template_versions", get(template_versions::list))
+        .route(
+            "/template_versions/{version}/functions",
+            get(template_versions::functions),
+        )
+        .route("/build_info", get(service_info::build_info))
+        .route("/services", get(service_info::services))
         .route(
             "/software_configs",
             get(software_configs::list).post(software_configs::create),
@@ -100,6 +118,10 @@ pub fn router(state: ApiState) -> Router {
         .route(
             "/stacks/{stack}/{id}/resources/{resource}/events",
             get(events::list_for_resource),
+        )
+        .route(
+            "/stacks/{stack}/{id}/resources/{resource}/events/{event}",
+            get(events::show),
         )
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -126,6 +148,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(request_conventions::apply))
         .with_state(state)
 }
 
@@ -150,3 +173,6 @@ async fn not_found() -> ApiError {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod shape_tests;

@@ -4,11 +4,12 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
 use super::format::{self, base_url};
+use super::query::Query;
 use super::stacks::{canonical_stack, json_body};
 use super::{ApiError, ApiState};
 use crate::store::StackRow;
@@ -33,21 +34,35 @@ fn resource_not_found(resource: &str, stack: &StackRow) -> ApiError {
 }
 
 /// Heat's `extract_int` for `nested_depth`: a non-negative integer.
-pub fn nested_depth(query: &HashMap<String, String>) -> Result<usize, ApiError> {
-    match query.get("nested_depth") {
-        None => Ok(0),
-        Some(v) => v
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 0)
-            .map(|n| n as usize)
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "Only integer is acceptable by 'nested_depth'. Got \"{v}\"."
-                ))
-                .with_type("HTTPBadRequest")
-            }),
+pub fn nested_depth(query: &Query) -> Result<usize, ApiError> {
+    Ok(query.count("nested_depth")?.unwrap_or(0))
+}
+
+/// A resource's `description` in its stack's template (HOT or CFN), `""` without one.
+fn description(stack: &StackRow, resource: &str) -> String {
+    let resources = stack
+        .template
+        .get("resources")
+        .or_else(|| stack.template.get("Resources"));
+    resources
+        .and_then(|r| r.get(resource))
+        .and_then(|r| r.get("description").or_else(|| r.get("Description")))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Whether a resource matches one of Heat's resource filters (`status=COMPLETE` or the
+/// full `CREATE_COMPLETE`).
+fn matches(r: &crate::store::ResourceRow, key: &str, value: &str) -> bool {
+    match key {
+        "type" => r.resource_type == value,
+        "status" => r.status == value || format::status(&r.action, &r.status) == value,
+        "name" => r.name == value,
+        "action" => r.action == value,
+        "id" => r.id == value,
+        "physical_resource_id" => r.physical_id == value,
+        _ => true,
     }
 }
 
@@ -87,20 +102,19 @@ const RESOURCE_FILTERS: &[&str] = &[
 pub async fn list(
     State(state): State<ApiState>,
     Path((project, name, id)): Path<(String, String, String)>,
-    Query(query): Query<HashMap<String, String>>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
+    let query = Query::parse(raw.as_deref());
     for key in query.keys() {
-        if !RESOURCE_FILTERS.contains(&key.as_str())
-            && key != "nested_depth"
-            && key != "with_detail"
-        {
+        if !RESOURCE_FILTERS.contains(&key) && key != "nested_depth" && key != "with_detail" {
             return Err(ApiError::bad_request(format!(
                 "Invalid filter parameters ['{key}']"
             )));
         }
     }
     let depth = nested_depth(&query)?;
+    let with_detail = query.flag("with_detail", false)?;
     let stack = canonical_stack(&state, &project, &name, &id).await?;
     let tree = stack_tree(&state, stack, depth).await?;
     let store = &state.engine.services().store;
@@ -114,14 +128,9 @@ pub async fn list(
     for stack in &tree {
         let deps = required_by(stack);
         for r in store.stack_resources(&stack.id).await? {
-            let keep = query.iter().all(|(k, v)| match k.as_str() {
-                "type" => &r.resource_type == v,
-                "status" => &r.status == v,
-                "name" => &r.name == v,
-                "action" => &r.action == v,
-                "id" => &r.id == v,
-                "physical_resource_id" => &r.physical_id == v,
-                _ => true,
+            let keep = RESOURCE_FILTERS.iter().all(|key| {
+                let values = query.all(key);
+                values.is_empty() || values.iter().any(|v| matches(&r, key, v))
             });
             if !keep {
                 continue;
@@ -140,13 +149,18 @@ pub async fn list(
             if let Some(parent) = &stack.owner_resource {
                 item["parent_resource"] = json!(parent);
             }
+            if with_detail {
+                item["description"] = json!(description(stack, &r.name));
+                item["attributes"] = Value::Object(r.attributes.clone());
+            }
             list.push(item);
         }
     }
     Ok(Json(json!({"resources": list})))
 }
 
-/// `GET /stacks/{name}/{id}/resources/{resource}`: summary + description + attributes.
+/// `GET /stacks/{name}/{id}/resources/{resource}`: summary + description + attributes
+/// (every attribute the resource has resolved, so `with_attr` names nothing more).
 pub async fn show(
     State(state): State<ApiState>,
     Path((project, name, id, resource)): Path<(String, String, String, String)>,
@@ -167,7 +181,7 @@ pub async fn show(
         &row,
         deps.get(&row.name).map(Vec::as_slice).unwrap_or_default(),
     );
-    body["description"] = json!("");
+    body["description"] = json!(description(&stack, &row.name));
     body["attributes"] = Value::Object(row.attributes.clone());
     Ok(Json(json!({"resource": body})))
 }

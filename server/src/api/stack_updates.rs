@@ -80,6 +80,7 @@ fn patch_request(body: &Map<String, Value>) -> Result<Patch, ApiError> {
         files: request.files.as_object().cloned().unwrap_or_default(),
         timeout_mins: request.timeout_mins,
         disable_rollback: given(body, "disable_rollback").then_some(request.disable_rollback),
+        tags: request.tags,
     })
 }
 

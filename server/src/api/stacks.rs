@@ -7,7 +7,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::format::{self, base_url, stack_href, stack_summary};
+use super::format::{self, base_url, stack_href};
+use super::query::Query;
 use super::{ApiError, ApiState};
 use crate::engine::StackRequest;
 use crate::store::StackRow;
@@ -124,19 +125,6 @@ pub async fn redirect(
     )))
 }
 
-/// `GET /stacks`.
-pub async fn list(
-    State(state): State<ApiState>,
-    Path(project): Path<String>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    let base = base_url(&headers);
-    let stacks = state.engine.services().store.list_stacks(&project).await?;
-    Ok(Json(
-        json!({"stacks": stacks.iter().map(|s| stack_summary(&base, s)).collect::<Vec<_>>()}),
-    ))
-}
-
 /// Reads the stack fields of a create or update body.
 pub(super) fn stack_request(body: &Map<String, Value>) -> Result<StackRequest, ApiError> {
     if body.contains_key("template_url") && !body.contains_key("template") {
@@ -209,7 +197,43 @@ pub(super) fn stack_request(body: &Map<String, Value>) -> Result<StackRequest, A
         files,
         timeout_mins,
         disable_rollback,
+        tags: tags(body)?,
     })
+}
+
+/// Heat's longest tag.
+const MAX_TAG_CHARS: usize = 80;
+
+/// `tags`: a comma-separated string, as clients send it (a list of strings is accepted too).
+fn tags(body: &Map<String, Value>) -> Result<Option<Vec<String>>, ApiError> {
+    let tags: Vec<String> = match body.get("tags") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(text)) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|t| {
+                t.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| ApiError::bad_request("tags must be a comma-separated string"))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "tags must be a comma-separated string",
+            ));
+        }
+    };
+    if let Some(long) = tags.iter().find(|t| t.chars().count() > MAX_TAG_CHARS) {
+        return Err(ApiError::bad_request(format!(
+            "Tag {long} is longer than {MAX_TAG_CHARS} characters"
+        )));
+    }
+    Ok((!tags.is_empty()).then_some(tags))
 }
 
 /// `POST /stacks`: 201 `{"stack": {"id", "links"}}`.
@@ -277,39 +301,46 @@ pub async fn show(
         )));
     }
     let stack = canonical_stack(&state, &project, &name, &id).await?;
-    let base = base_url(&headers);
-    let resolve_outputs = !query
-        .as_deref()
-        .unwrap_or_default()
-        .split('&')
-        .any(|p| p == "resolve_outputs=false" || p == "resolve_outputs=False");
+    let query = Query::parse(query.as_deref());
+    let resolve_outputs = query.flag("resolve_outputs", true)?;
+    let body = stack_detail(&state, &base_url(&headers), &stack, resolve_outputs).await;
+    Ok(Json(json!({"stack": body})).into_response())
+}
+
+/// The full stack object of `show` and `GET /stacks/detail` (reference §3.3).
+pub(super) async fn stack_detail(
+    state: &ApiState,
+    base: &str,
+    stack: &StackRow,
+    resolve_outputs: bool,
+) -> Value {
     let template = Template(&stack.template);
     let mut body = json!({
         "stack_name": stack.name,
         "id": stack.id,
-        "links": [{"href": stack_href(&base, &stack), "rel": "self"}],
+        "links": [{"href": stack_href(base, stack), "rel": "self"}],
         "creation_time": stack.created_at,
         "updated_time": stack.updated_at,
         "deletion_time": stack.deleted_at,
         "notification_topics": [],
-        "parameters": state.engine.display_parameters(&stack),
+        "parameters": state.engine.display_parameters(stack),
         "description": template.description(),
         "template_description": template.description(),
         "capabilities": [],
         "disable_rollback": stack.disable_rollback,
         "timeout_mins": stack.timeout_mins,
         "stack_owner": null,
-        "parent": null,
+        "parent": stack.owner_id,
         "stack_user_project_id": stack.project,
-        "tags": [],
+        "tags": stack.tags.clone().unwrap_or_default(),
         "stack_status": format::status(&stack.action, &stack.status),
         "stack_status_reason": stack.status_reason,
     });
     if resolve_outputs {
-        let outputs = state.engine.outputs(&stack).await.unwrap_or_default();
+        let outputs = state.engine.outputs(stack).await.unwrap_or_default();
         body["outputs"] = Value::Array(outputs);
     }
-    Ok(Json(json!({"stack": body})).into_response())
+    body
 }
 
 struct Template<'a>(&'a Value);
@@ -404,4 +435,22 @@ pub async fn template(
 ) -> Result<Json<Value>, ApiError> {
     let stack = canonical_stack(&state, &project, &name, &id).await?;
     Ok(Json(stack.template))
+}
+
+/// `GET /stacks/{name}/{id}/environment`: the stored environment (its five sections).
+pub async fn environment(
+    State(state): State<ApiState>,
+    Path((project, name, id)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let stack = canonical_stack(&state, &project, &name, &id).await?;
+    Ok(Json(stack.environment))
+}
+
+/// `GET /stacks/{name}/{id}/files`: the files map.
+pub async fn files(
+    State(state): State<ApiState>,
+    Path((project, name, id)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let stack = canonical_stack(&state, &project, &name, &id).await?;
+    Ok(Json(stack.files))
 }

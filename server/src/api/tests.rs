@@ -18,7 +18,7 @@ use crate::resources::Registry;
 
 const TOKEN: &str = "test-token";
 
-async fn app() -> (Router, tempfile::TempDir) {
+pub(super) async fn app() -> (Router, tempfile::TempDir) {
     let (store, dir) = crate::store::test_store().await;
     let services = Arc::new(Services {
         store,
@@ -36,7 +36,12 @@ async fn app() -> (Router, tempfile::TempDir) {
     (router(state), dir)
 }
 
-async fn call(app: &Router, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+pub(super) async fn call(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let request = Request::builder()
         .method(method)
         .uri(uri)
@@ -324,7 +329,7 @@ async fn create_reports_one_error_as_heat_and_several_joined() {
     );
 }
 
-async fn wait_for(app: &Router, href: &str, status: &str) -> Value {
+pub(super) async fn wait_for(app: &Router, href: &str, status: &str) -> Value {
     for _ in 0..200 {
         let (_, got) = call(app, "GET", href, None).await;
         let s = got["stack"]["stack_status"].as_str().unwrap_or_default();

@@ -99,6 +99,7 @@ fn check(
         files: Value::Object(files),
         timeout_mins: None,
         disable_rollback: true,
+        tags: None,
     };
     if let Err(TemplateErrors(found)) =
         check_stack(&Registry::builtin(), &request, Values::GivenOnly)

@@ -146,6 +146,7 @@ impl Engine {
         let store = &self.services.store;
         let me = &self.services.node.engine_id;
         store.renew_leases(me, self.lease_until()).await?;
+        self.report_service().await?;
         let ids: Vec<String> = self
             .running
             .lock()
@@ -166,11 +167,33 @@ impl Engine {
         Ok(())
     }
 
+    /// Seconds between this node's reports in `GET /services`: one lease round.
+    pub fn report_interval(&self) -> i64 {
+        (self.services.node.lease / 3).as_secs().max(1) as i64
+    }
+
+    /// Records in the `services` table that this process is alive.
+    pub async fn report_service(&self) -> Result<(), EngineError> {
+        let node = &self.services.node;
+        // The machine's name as the kernel has it (Heat's `hostname`); the node id if unreadable.
+        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| node.id.clone());
+        self.services
+            .store
+            .report_service(&node.engine_id, &node.id, &hostname, self.report_interval())
+            .await?;
+        Ok(())
+    }
+
     /// Keeps leases renewed and lapsed stacks resumed until `shutdown`.
     pub fn run_leases(&self, shutdown: CancellationToken) {
         let engine = self.clone();
         let period = (self.services.node.lease / 3).max(Duration::from_millis(200));
         tokio::spawn(async move {
+            if let Err(e) = engine.report_service().await {
+                tracing::warn!(error = %e, "could not record this node in the services table");
+            }
             loop {
                 tokio::select! {
                     _ = shutdown.cancelled() => return,

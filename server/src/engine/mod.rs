@@ -64,7 +64,7 @@ impl From<TemplateError> for EngineError {
 }
 
 /// A stack as requested: what create and update take.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StackRequest {
     /// Template document.
     pub template: Value,
@@ -78,6 +78,8 @@ pub struct StackRequest {
     pub timeout_mins: Option<i64>,
     /// Whether failure leaves the stack as is (Heat's default: true).
     pub disable_rollback: bool,
+    /// The stack's tags; on update `None` clears them (a PATCH keeps the stack's own).
+    pub tags: Option<Vec<String>>,
 }
 
 /// The engine handle shared by the API.
@@ -155,6 +157,7 @@ impl Engine {
             created_at: now_timestamp(),
             updated_at: None,
             deleted_at: None,
+            tags: request.tags.clone(),
             ..Default::default()
         };
         lifecycle::insert_new_stack(&self.services, &stack, &prepared.template).await?;
@@ -220,6 +223,7 @@ impl Engine {
         updated.parameters = request.parameters;
         updated.timeout_mins = request.timeout_mins.or(stack.timeout_mins);
         updated.disable_rollback = request.disable_rollback;
+        updated.tags = request.tags;
         updated.previous = Some(json!({
             "template": stack.template, "environment": stack.environment,
             "files": stack.files, "parameters": stack.parameters,

@@ -66,6 +66,7 @@ fn check(ctx: &ResourceContext<'_>, def: &NestedDefinition) -> Result<Prepared, 
         files: def.files.clone(),
         timeout_mins: None,
         disable_rollback: true,
+        tags: None,
     };
     let checked =
         validate::check_stack(&ctx.services.registry, &request, validate::Values::Required)

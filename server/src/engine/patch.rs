@@ -34,6 +34,8 @@ pub struct Patch {
     pub timeout_mins: Option<i64>,
     /// A new rollback setting; `None` keeps the stored one.
     pub disable_rollback: Option<bool>,
+    /// New tags; `None` keeps the stack's.
+    pub tags: Option<Vec<String>>,
 }
 
 fn section(env: &Value, key: &str) -> Map<String, Value> {
@@ -132,6 +134,7 @@ pub fn merged_request(stack: &StackRow, patch: Patch) -> Result<StackRequest, En
         files: Value::Object(files),
         timeout_mins: patch.timeout_mins.or(stack.timeout_mins),
         disable_rollback: patch.disable_rollback.unwrap_or(stack.disable_rollback),
+        tags: patch.tags.clone().or_else(|| stack.tags.clone()),
     })
 }
 

@@ -243,6 +243,7 @@ mod tests {
             files: json!({}),
             timeout_mins: None,
             disable_rollback: true,
+            tags: None,
         }
     }
 
@@ -372,6 +373,7 @@ mod condition_tests {
             files: json!({}),
             timeout_mins: None,
             disable_rollback: true,
+            tags: None,
         };
         let errors = check_stack(&Registry::builtin(), &request, Values::Required).unwrap_err();
         let messages: Vec<String> = errors.0.iter().map(ToString::to_string).collect();

@@ -391,6 +391,23 @@ impl Registry {
         }
     }
 
+    /// The types `GET /resource_types` lists, by name: Heat hides its deprecated
+    /// `OS::Heat::SoftwareDeployments` and `OS::Heat::StructuredDeployments`.
+    pub fn listed(&self) -> Vec<Arc<dyn ResourceType>> {
+        const HIDDEN: &[&str] = &[
+            "OS::Heat::SoftwareDeployments",
+            "OS::Heat::StructuredDeployments",
+        ];
+        let mut types: Vec<Arc<dyn ResourceType>> = self
+            .types
+            .values()
+            .filter(|t| !HIDDEN.contains(&t.type_name()))
+            .cloned()
+            .collect();
+        types.sort_by_key(|t| t.type_name());
+        types
+    }
+
     /// The type named `name`; a provider template name (`x.yaml`, `file:///x.template`, a
     /// registry target) is a [`heat::template_resource::TemplateResource`].
     pub fn get(&self, name: &str) -> Option<Arc<dyn ResourceType>> {

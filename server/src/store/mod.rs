@@ -10,6 +10,7 @@ mod events;
 mod leases;
 mod metadata;
 mod resources;
+mod services;
 mod settings;
 mod software;
 mod stacks;
@@ -19,6 +20,7 @@ pub use events::EventRow;
 pub use leases::{Lease, now_millis};
 pub use metadata::MetadataRow;
 pub use resources::ResourceRow;
+pub use services::ServiceRow;
 pub use software::{ConfigRow, DeploymentRow};
 pub use stacks::StackRow;
 

@@ -50,6 +50,8 @@ pub struct StackRow {
     /// The definition before the current update (`template`, `environment`, `files`,
     /// `parameters`), which a rollback returns to; `None` after a create.
     pub previous: Option<Value>,
+    /// The stack's tags (`None` when it has none).
+    pub tags: Option<Vec<String>>,
 }
 
 impl StackRow {
@@ -84,10 +86,22 @@ fn from_row(row: &AnyRow) -> Result<StackRow, StoreError> {
         previous: row
             .try_get::<Option<String>, _>("previous")?
             .map(Value::String),
+        tags: row
+            .try_get::<Option<String>, _>("tags")?
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|source| StoreError::Json {
+                column: "tags",
+                source,
+            })?,
     })
 }
 
-const COLUMNS: &str = "id, project, name, action, status, status_reason, template, environment, files, parameters, disable_rollback, timeout_mins, created_at, updated_at, deleted_at, owner_id, owner_resource, root_id, nested_depth, previous";
+fn tags_column(tags: &Option<Vec<String>>) -> Option<String> {
+    tags.as_ref().map(|t| Value::from(t.clone()).to_string())
+}
+
+const COLUMNS: &str = "id, project, name, action, status, status_reason, template, environment, files, parameters, disable_rollback, timeout_mins, created_at, updated_at, deleted_at, owner_id, owner_resource, root_id, nested_depth, previous, tags";
 
 impl Store {
     /// Resolves a stack's stored documents (blob references) to their JSON.
@@ -124,7 +138,7 @@ impl Store {
             None => None,
         };
         sqlx::query(sql(format!(
-            "INSERT INTO stacks ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+            "INSERT INTO stacks ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
         )))
         .bind(&s.id)
         .bind(&s.project)
@@ -146,6 +160,7 @@ impl Store {
         .bind(&s.root_id)
         .bind(s.nested_depth)
         .bind(previous)
+        .bind(tags_column(&s.tags))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -191,6 +206,32 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         self.hydrate_all(rows).await
+    }
+
+    /// Stacks for a listing, their documents not loaded (a summary shows none): those of
+    /// `project` (every project's when `None`), deleted ones too when `deleted`, nested ones
+    /// too when `nested`; newest first.
+    pub async fn stack_summaries(
+        &self,
+        project: Option<&str>,
+        deleted: bool,
+        nested: bool,
+    ) -> Result<Vec<StackRow>, StoreError> {
+        let mut conditions = vec!["($1 = '' OR project = $1)"];
+        if !deleted {
+            conditions.push("deleted_at IS NULL");
+        }
+        if !nested {
+            conditions.push("owner_id IS NULL");
+        }
+        let rows = sqlx::query(sql(format!(
+            "SELECT {COLUMNS} FROM stacks WHERE {} ORDER BY created_at DESC, id",
+            conditions.join(" AND ")
+        )))
+        .bind(project.unwrap_or_default())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(from_row).collect()
     }
 
     /// Sets the stack's action, status and reason.
@@ -258,7 +299,7 @@ impl Store {
             None => None,
         };
         sqlx::query(
-            "UPDATE stacks SET template = $1, environment = $2, files = $3, parameters = $4, timeout_mins = $5, disable_rollback = $6, previous = $7 WHERE id = $8",
+            "UPDATE stacks SET template = $1, environment = $2, files = $3, parameters = $4, timeout_mins = $5, disable_rollback = $6, previous = $7, tags = $8 WHERE id = $9",
         )
         .bind(template)
         .bind(environment)
@@ -267,6 +308,7 @@ impl Store {
         .bind(s.timeout_mins)
         .bind(i64::from(s.disable_rollback))
         .bind(previous)
+        .bind(tags_column(&s.tags))
         .bind(&s.id)
         .execute(&self.pool)
         .await?;

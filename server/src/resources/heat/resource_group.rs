@@ -474,6 +474,7 @@ resources:
             files: json!({}),
             timeout_mins: None,
             disable_rollback: true,
+            tags: None,
         };
         let errors = crate::engine::validate::check_stack(
             &crate::resources::Registry::builtin(),

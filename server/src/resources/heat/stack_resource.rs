@@ -223,6 +223,7 @@ pub fn child_request(
         files,
         timeout_mins: None,
         disable_rollback: true,
+        tags: None,
     }
 }
 

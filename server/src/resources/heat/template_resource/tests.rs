@@ -102,6 +102,7 @@ fn check(template: &str, files: Value, environment: Value) -> Vec<String> {
         files,
         timeout_mins: None,
         disable_rollback: true,
+        tags: None,
     };
     match check_stack(&Registry::builtin(), &request, Values::Required) {
         Ok(_) => vec![],

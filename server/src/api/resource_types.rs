@@ -1,0 +1,197 @@
+//! `GET /resource_types` and `GET /resource_types/{type}`: the built-in types and their
+//! property and attribute schemas, in Heat's shapes (reference §3.2).
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use serde_json::{Map, Value, json};
+
+use super::query::Query;
+use super::{ApiError, ApiState};
+use crate::resources::ResourceType;
+use crate::resources::properties::{PropType, PropertySchema};
+
+/// Heat's `support_status` of a type that is plainly supported.
+fn supported() -> Value {
+    json!({"status": "SUPPORTED", "message": null, "version": null, "previous_status": null})
+}
+
+fn type_word(t: PropType) -> &'static str {
+    match t {
+        PropType::String => "string",
+        PropType::Integer => "integer",
+        PropType::Number => "number",
+        PropType::Boolean => "boolean",
+        PropType::Map => "map",
+        PropType::List => "list",
+        PropType::Any => "any",
+    }
+}
+
+fn property(p: &PropertySchema) -> Value {
+    let mut constraints = Vec::new();
+    if !p.allowed_values.is_empty() {
+        constraints.push(json!({"allowed_values": p.allowed_values}));
+    }
+    if p.min.is_some() || p.max.is_some() {
+        let mut range = Map::new();
+        if let Some(min) = p.min {
+            range.insert("min".into(), json!(min));
+        }
+        if let Some(max) = p.max {
+            range.insert("max".into(), json!(max));
+        }
+        constraints.push(json!({"range": range}));
+    }
+    let mut out = json!({
+        "type": type_word(p.prop_type),
+        "description": "",
+        "required": p.required,
+        "update_allowed": p.update_allowed,
+        "immutable": false,
+        "constraints": constraints,
+    });
+    if let Some(default) = p
+        .default
+        .and_then(|d| serde_json::from_str::<Value>(d).ok())
+    {
+        out["default"] = default;
+    }
+    if !p.entries.is_empty() {
+        let entries = schema_map(p.entries);
+        out["schema"] = match p.prop_type {
+            // Each item of the list is a map with these keys.
+            PropType::List => json!({"*": {"type": "map", "schema": entries, "required": false,
+                "update_allowed": p.update_allowed, "immutable": false, "description": "", "constraints": []}}),
+            _ => entries,
+        };
+    }
+    out
+}
+
+fn schema_map(schema: &[PropertySchema]) -> Value {
+    Value::Object(
+        schema
+            .iter()
+            .map(|p| (p.name.to_string(), property(p)))
+            .collect(),
+    )
+}
+
+fn type_schema(t: &dyn ResourceType) -> Value {
+    let mut attributes: Map<String, Value> = t
+        .attributes()
+        .iter()
+        .map(|a| (a.to_string(), json!({"description": ""})))
+        .collect();
+    attributes.insert(
+        "show".into(),
+        json!({"description": "Detailed information about resource.", "type": "map"}),
+    );
+    json!({
+        "resource_type": t.type_name(),
+        "properties": schema_map(t.properties_schema()),
+        "attributes": attributes,
+        "support_status": supported(),
+        "description": "",
+    })
+}
+
+/// `GET /resource_types`: names (or `{resource_type, description}` with
+/// `with_description`), filtered by `name` (a regular expression matched at the start, as
+/// Heat's `re.match`) and `support_status` (every type here is `SUPPORTED`).
+pub async fn list(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let query = Query::parse(raw.as_deref());
+    let with_description = query.flag("with_description", false)?;
+    let pattern = match query.get("name") {
+        Some(name) => Some(regex::Regex::new(&format!("^(?:{name})")).map_err(|e| {
+            ApiError::bad_request(format!("Invalid resource type name pattern {name}: {e}"))
+        })?),
+        None => None,
+    };
+    let wanted_status = query.get("support_status");
+    if wanted_status.is_some_and(|s| {
+        ![
+            "UNKNOWN",
+            "SUPPORTED",
+            "DEPRECATED",
+            "UNSUPPORTED",
+            "HIDDEN",
+        ]
+        .contains(&s)
+    }) {
+        return Err(ApiError::bad_request(format!(
+            "Invalid support status and should be one of ('UNKNOWN', 'SUPPORTED', 'DEPRECATED', 'UNSUPPORTED', 'HIDDEN'), not {}",
+            wanted_status.unwrap_or_default()
+        )));
+    }
+    let types: Vec<Value> = state
+        .engine
+        .services()
+        .registry
+        .listed()
+        .iter()
+        .filter(|t| pattern.as_ref().is_none_or(|p| p.is_match(t.type_name())))
+        .filter(|_| wanted_status.is_none_or(|s| s == "SUPPORTED"))
+        .map(|t| {
+            if with_description {
+                json!({"resource_type": t.type_name(), "description": ""})
+            } else {
+                json!(t.type_name())
+            }
+        })
+        .collect();
+    Ok(Json(json!({"resource_types": types})))
+}
+
+/// `GET /resource_types/{type}`: the type's schema.
+pub async fn show(
+    State(state): State<ApiState>,
+    Path((_project, type_name)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let registry = &state.engine.services().registry;
+    let found = registry
+        .listed()
+        .into_iter()
+        .find(|t| t.type_name() == type_name)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "EntityNotFound",
+                format!("The Resource Type ({type_name}) could not be found."),
+            )
+        })?;
+    Ok(Json(type_schema(found.as_ref())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::Registry;
+
+    #[test]
+    fn schemas_carry_heat_keys() {
+        let registry = Registry::builtin();
+        let listed = registry.listed();
+        assert!(
+            listed
+                .iter()
+                .all(|t| t.type_name() != "OS::Heat::SoftwareDeployments")
+        );
+        let deployment = listed
+            .iter()
+            .find(|t| t.type_name() == "OS::Heat::SoftwareDeployment")
+            .unwrap();
+        let schema = type_schema(deployment.as_ref());
+        let action = &schema["properties"]["actions"];
+        assert_eq!(action["type"], "list");
+        assert!(schema["attributes"]["deploy_stdout"].is_object());
+        assert!(schema["attributes"]["show"].is_object());
+        assert_eq!(schema["support_status"]["status"], "SUPPORTED");
+        let server = &schema["properties"]["server"];
+        assert_eq!(server["required"], true);
+    }
+}
