@@ -203,6 +203,23 @@ pub async fn metadata(
     } else {
         store.metadata(&row.physical_id).await?.map(|m| m.document)
     };
+    // Not a server: a wait condition handle's metadata is its signals (Heat keeps them
+    // there), anything else's its template `metadata`.
+    let document = document
+        .or_else(|| {
+            row.data
+                .get(crate::resources::heat::wait_condition_handle::SIGNALS_KEY)
+                .cloned()
+        })
+        .or_else(|| {
+            stack
+                .template
+                .get("resources")
+                .or_else(|| stack.template.get("Resources"))
+                .and_then(|r| r.get(&resource))
+                .and_then(|r| r.get("metadata").or_else(|| r.get("Metadata")))
+                .cloned()
+        });
     Ok(Json(
         json!({"metadata": document.unwrap_or_else(|| json!({}))}),
     ))

@@ -113,11 +113,15 @@ fn canonical_location(
 }
 
 /// `* /stacks/{name_or_id}` → 302 to the canonical URL (clients re-send method and body).
+/// The body is read, though unused: a connection whose request body is left unread is
+/// closed after the reply, and clients re-sending on the same kept-alive connection then see
+/// it drop (python-requests reports `RemoteDisconnected` for the re-sent POST).
 pub async fn redirect(
     State(state): State<ApiState>,
     Path((project, stack)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
+    _body: Bytes,
 ) -> Result<Response, ApiError> {
     let stack = find_stack(&state, &project, &stack).await?;
     Ok(redirect_to(canonical_location(
@@ -267,6 +271,7 @@ pub async fn post_redirect(
     Path((project, name, id)): Path<(String, String, String)>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
+    _body: Bytes,
 ) -> Result<Response, ApiError> {
     if !["actions", "resources", "events", "template"].contains(&id.as_str()) {
         return Err(ApiError::new(

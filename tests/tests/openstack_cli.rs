@@ -1,0 +1,558 @@
+//! The stock `openstack` CLI (python-openstackclient + python-heatclient from PyPI, in
+//! `target/venv`) against a live `updraft server`: every orchestration command an operator
+//! uses, each checked on what it prints (`-f json`), and the legacy `heat` CLI.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use updraft_e2e::Server;
+
+/// The venv's `bin/` (beside `$UPDRAFT_PYTHON`); `None` outside CI when not installed.
+fn venv_bin() -> Option<PathBuf> {
+    let python = std::env::var_os("UPDRAFT_PYTHON").filter(|p| !p.is_empty());
+    let bin = python.and_then(|p| Path::new(&p).parent().map(Path::to_path_buf));
+    match bin.filter(|b| b.join("openstack").exists()) {
+        Some(b) => Some(b),
+        None => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "the openstack CLI is required when CI=true: run .ci/run"
+            );
+            eprintln!("skipped: no openstack CLI in the venv of UPDRAFT_PYTHON; run .ci/run");
+            None
+        }
+    }
+}
+
+/// Runs `openstack` for one server, from a directory holding the templates.
+struct Osc {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    args: Vec<String>,
+}
+
+/// What a command printed.
+struct Run {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// The JSON document printed (after the event lines `--wait` prints first).
+    fn json(&self) -> Value {
+        assert!(
+            self.ok,
+            "the command failed: {}\n{}",
+            self.stderr, self.stdout
+        );
+        let start = self
+            .stdout
+            .lines()
+            .position(|l| l.starts_with('{') || l.starts_with('['))
+            .unwrap_or(0);
+        let document: Vec<&str> = self.stdout.lines().skip(start).collect();
+        serde_json::from_str(&document.join("\n"))
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
+    }
+}
+
+impl Osc {
+    /// The CLI authenticating with the server's admin token on its endpoint (reference
+    /// §5.1's `admin_token` form).
+    fn admin_token(bin: PathBuf, server: &Server) -> Self {
+        let api = server.api();
+        Osc {
+            bin,
+            dir: tempfile::tempdir().unwrap(),
+            env: vec![],
+            args: vec![
+                "--os-auth-type".into(),
+                "admin_token".into(),
+                "--os-token".into(),
+                api.token.clone(),
+                "--os-endpoint".into(),
+                format!("{}/v1/{}", api.base, api.project),
+            ],
+        }
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.dir.path().join(name), text).unwrap();
+    }
+
+    async fn run(&self, args: &[&str]) -> Run {
+        let out = tokio::process::Command::new(self.bin.join("openstack"))
+            .args(&self.args)
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(self.dir.path())
+            .output()
+            .await
+            .unwrap();
+        Run {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    async fn json(&self, args: &[&str]) -> Value {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["-f", "json"]);
+        self.run(&all).await.json()
+    }
+
+    /// Polls `stack show` until `want` (or fails on another final status).
+    async fn wait_status(&self, stack: &str, want: &str) -> Value {
+        for _ in 0..120 {
+            let shown = self.json(&["stack", "show", stack]).await;
+            let status = shown["stack_status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if status == want {
+                return shown;
+            }
+            assert!(
+                status.ends_with("IN_PROGRESS") || status.ends_with("COMPLETE"),
+                "{stack} is {status} waiting for {want}: {shown}"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        panic!("{stack} never reached {want}");
+    }
+}
+
+const MAIN: &str = "heat_template_version: 2018-08-31
+description: The openstack CLI's stack.
+parameters:
+  greeting: {type: string, default: hello}
+  wait: {type: number, default: 0}
+resources:
+  script:
+    type: OS::Heat::SoftwareConfig
+    properties:
+      group: script
+      config: {get_file: script.sh}
+  inner:
+    type: My::Inner
+    properties:
+      value: {get_param: greeting}
+  tested:
+    type: OS::Heat::TestResource
+    properties:
+      value: {get_param: greeting}
+      action_wait_secs: {update: {get_param: wait}}
+  handle:
+    type: OS::Heat::WaitConditionHandle
+outputs:
+  greeting: {value: {get_attr: [tested, output]}}
+  script: {value: {get_attr: [script, config]}}
+  inner: {value: {get_attr: [inner, value]}}
+";
+
+const INNER: &str = "heat_template_version: 2018-08-31
+parameters:
+  value: {type: string}
+resources:
+  v: {type: OS::Heat::Value, properties: {value: {get_param: value}}}
+outputs:
+  value: {value: {get_attr: [v, value]}}
+";
+
+const ENV: &str = "parameters:
+  greeting: from-env
+resource_registry:
+  My::Inner: inner.yaml
+";
+
+fn write_templates(osc: &Osc) {
+    osc.write("main.yaml", MAIN);
+    osc.write("inner.yaml", INNER);
+    osc.write("env.yaml", ENV);
+    osc.write("script.sh", "echo hello from script\n");
+}
+
+fn output(osc_json: &Value) -> &Value {
+    &osc_json["output_value"]
+}
+
+fn column<'a>(rows: &'a Value, key: &str) -> Vec<&'a str> {
+    rows.as_array()
+        .unwrap_or_else(|| panic!("not a list: {rows}"))
+        .iter()
+        .filter_map(|r| r[key].as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn openstack_cli_runs_a_stack_through_its_life() {
+    let Some(bin) = venv_bin() else { return };
+    let server = Server::start().await.unwrap();
+    let osc = Osc::admin_token(bin, &server);
+    write_templates(&osc);
+
+    // create --wait, with an environment file and get_file, prints the finished stack.
+    let created = osc
+        .json(&[
+            "stack",
+            "create",
+            "--wait",
+            "-t",
+            "main.yaml",
+            "-e",
+            "env.yaml",
+            "s1",
+        ])
+        .await;
+    assert_eq!(created["stack_status"], "CREATE_COMPLETE", "{created}");
+    assert_eq!(created["description"], "The openstack CLI's stack.");
+
+    let listed = osc.json(&["stack", "list"]).await;
+    assert_eq!(column(&listed, "Stack Name"), ["s1"]);
+    assert_eq!(column(&listed, "Stack Status"), ["CREATE_COMPLETE"]);
+
+    let shown = osc.json(&["stack", "show", "s1"]).await;
+    assert_eq!(shown["parameters"]["greeting"], "from-env");
+    let greeting = osc
+        .json(&["stack", "output", "show", "s1", "greeting"])
+        .await;
+    assert_eq!(output(&greeting), "from-env");
+    let script = osc.json(&["stack", "output", "show", "s1", "script"]).await;
+    assert_eq!(output(&script), "echo hello from script\n");
+    let inner = osc.json(&["stack", "output", "show", "s1", "inner"]).await;
+    assert_eq!(output(&inner), "from-env");
+
+    let events = osc.json(&["stack", "event", "list", "s1"]).await;
+    let reasons: Vec<String> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["resource_name"].as_str().unwrap_or_default(),
+                e["resource_status"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert!(
+        reasons.contains(&"s1 CREATE_COMPLETE".to_string()),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&"tested CREATE_COMPLETE".to_string()),
+        "{reasons:?}"
+    );
+
+    // -n 5 reaches into the provider template's nested stack.
+    let resources = osc
+        .json(&["stack", "resource", "list", "-n", "5", "s1"])
+        .await;
+    let names = column(&resources, "resource_name");
+    for want in ["handle", "inner", "script", "tested", "v"] {
+        assert!(names.contains(&want), "{want} in {names:?}");
+    }
+
+    // A signal to the wait condition handle lands in its metadata, as in Heat.
+    let signal = osc
+        .run(&[
+            "stack",
+            "resource",
+            "signal",
+            "--data",
+            r#"{"status": "SUCCESS", "reason": "ok", "data": "d1", "id": "1"}"#,
+            "s1",
+            "handle",
+        ])
+        .await;
+    assert!(signal.ok, "{}", signal.stderr);
+    let mut metadata = Value::Null;
+    for _ in 0..40 {
+        metadata = osc
+            .json(&["stack", "resource", "metadata", "s1", "handle"])
+            .await;
+        if metadata.get("1").is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(metadata["1"]["data"], "d1", "{metadata}");
+
+    // update --existing keeps the environment and changes one parameter.
+    let updated = osc
+        .json(&[
+            "stack",
+            "update",
+            "--existing",
+            "--parameter",
+            "greeting=again",
+            "--wait",
+            "s1",
+        ])
+        .await;
+    assert_eq!(updated["stack_status"], "UPDATE_COMPLETE", "{updated}");
+    let greeting = osc
+        .json(&["stack", "output", "show", "s1", "greeting"])
+        .await;
+    assert_eq!(output(&greeting), "again");
+
+    // --dry-run shows what would change and changes nothing.
+    let preview = osc
+        .json(&[
+            "stack",
+            "update",
+            "--dry-run",
+            "--existing",
+            "--parameter",
+            "greeting=third",
+            "s1",
+        ])
+        .await;
+    let updated_names = column(&preview["updated"], "resource_name");
+    assert!(updated_names.contains(&"tested"), "{preview}");
+    assert!(column(&preview["unchanged"], "resource_name").contains(&"script"));
+    let greeting = osc
+        .json(&["stack", "output", "show", "s1", "greeting"])
+        .await;
+    assert_eq!(output(&greeting), "again");
+
+    for (verb, status) in [
+        ("check", "CHECK_COMPLETE"),
+        ("suspend", "SUSPEND_COMPLETE"),
+        ("resume", "RESUME_COMPLETE"),
+    ] {
+        let result = osc.json(&["stack", verb, "--wait", "s1"]).await;
+        assert_eq!(
+            column(&result, "Stack Status"),
+            [status],
+            "{verb}: {result}"
+        );
+    }
+
+    // cancel stops a slow update and rolls back.
+    let slow = osc
+        .run(&[
+            "stack",
+            "update",
+            "--existing",
+            "--parameter",
+            "wait=60",
+            "--parameter",
+            "greeting=slow",
+            "s1",
+        ])
+        .await;
+    assert!(slow.ok, "{}", slow.stderr);
+    osc.wait_status("s1", "UPDATE_IN_PROGRESS").await;
+    // (Not --wait: the client stops at the first stack *_FAILED event, and a cancelled
+    // update is UPDATE_FAILED "Stack UPDATE cancelled" before it rolls back, as in Heat.)
+    let cancel = osc.run(&["stack", "cancel", "s1"]).await;
+    assert!(cancel.ok, "{}\n{}", cancel.stderr, cancel.stdout);
+    let rolled = osc.wait_status("s1", "ROLLBACK_COMPLETE").await;
+    assert_eq!(rolled["parameters"]["greeting"], "again", "{rolled}");
+
+    let deleted = osc.run(&["stack", "delete", "--yes", "--wait", "s1"]).await;
+    assert!(deleted.ok, "{}", deleted.stderr);
+    let listed = osc.json(&["stack", "list"]).await;
+    assert_eq!(listed, Value::Array(vec![]));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn openstack_cli_validates_and_lists_what_the_server_knows() {
+    let Some(bin) = venv_bin() else { return };
+    let server = Server::start().await.unwrap();
+    let osc = Osc::admin_token(bin, &server);
+    write_templates(&osc);
+
+    let validated = osc
+        .json(&[
+            "orchestration",
+            "template",
+            "validate",
+            "-t",
+            "main.yaml",
+            "-e",
+            "env.yaml",
+        ])
+        .await;
+    assert_eq!(validated["Description"], "The openstack CLI's stack.");
+    assert_eq!(
+        validated["Parameters"]["greeting"]["Value"], "from-env",
+        "{validated}"
+    );
+    osc.write(
+        "bad.yaml",
+        "heat_template_version: 2018-08-31\nresources:\n  x: {type: OS::No::Such}\n",
+    );
+    let bad = osc
+        .run(&["orchestration", "template", "validate", "-t", "bad.yaml"])
+        .await;
+    assert!(!bad.ok);
+    assert!(bad.stderr.contains("OS::No::Such"), "{}", bad.stderr);
+
+    let versions = osc
+        .json(&["orchestration", "template", "version", "list"])
+        .await;
+    let names = column(&versions, "Version");
+    assert!(
+        names.contains(&"heat_template_version.2018-08-31"),
+        "{versions}"
+    );
+    assert!(
+        names.contains(&"AWSTemplateFormatVersion.2010-09-09"),
+        "{versions}"
+    );
+    let functions = osc
+        .json(&[
+            "orchestration",
+            "template",
+            "function",
+            "list",
+            "heat_template_version.2016-10-14",
+        ])
+        .await;
+    assert!(
+        column(&functions, "Functions").contains(&"yaql"),
+        "{functions}"
+    );
+
+    let types = osc
+        .json(&["orchestration", "resource", "type", "list"])
+        .await;
+    let type_names = column(&types, "Resource Type");
+    assert!(
+        type_names.contains(&"OS::Heat::SoftwareDeployment"),
+        "{types}"
+    );
+    let filtered = osc
+        .json(&[
+            "orchestration",
+            "resource",
+            "type",
+            "list",
+            "--filter",
+            "name=OS::Heat::Wait",
+        ])
+        .await;
+    assert!(
+        column(&filtered, "Resource Type")
+            .iter()
+            .all(|t| t.starts_with("OS::Heat::Wait")),
+        "{filtered}"
+    );
+    let shown = osc
+        .json(&[
+            "orchestration",
+            "resource",
+            "type",
+            "show",
+            "OS::Heat::TestResource",
+        ])
+        .await;
+    assert_eq!(shown["resource_type"], "OS::Heat::TestResource");
+    assert!(shown["properties"]["value"].is_object(), "{shown}");
+
+    let build = osc.json(&["orchestration", "build", "info"]).await;
+    assert!(build.to_string().contains("updraft"), "{build}");
+    let services = osc.json(&["orchestration", "service", "list"]).await;
+    assert_eq!(column(&services, "Status"), ["up"], "{services}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn openstack_cli_manages_software_configs() {
+    let Some(bin) = venv_bin() else { return };
+    let server = Server::start().await.unwrap();
+    let osc = Osc::admin_token(bin, &server);
+    osc.write("script.sh", "#!/bin/sh\necho configured\n");
+
+    let created = osc
+        .json(&[
+            "software",
+            "config",
+            "create",
+            "--config-file",
+            "script.sh",
+            "--group",
+            "script",
+            "cfg1",
+        ])
+        .await;
+    let id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(created["name"], "cfg1");
+    assert_eq!(created["group"], "script");
+    assert_eq!(created["config"], "#!/bin/sh\necho configured\n");
+
+    let shown = osc.json(&["software", "config", "show", &id]).await;
+    assert_eq!(shown["config"], "#!/bin/sh\necho configured\n");
+    let listed = osc.json(&["software", "config", "list"]).await;
+    assert_eq!(column(&listed, "name"), ["cfg1"], "{listed}");
+    let deleted = osc.run(&["software", "config", "delete", &id]).await;
+    assert!(deleted.ok, "{}", deleted.stderr);
+    let missing = osc.run(&["software", "config", "show", &id]).await;
+    assert!(!missing.ok);
+    assert!(missing.stderr.contains("not found"), "{}", missing.stderr);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_legacy_heat_cli_without_client_auth() {
+    let Some(bin) = venv_bin() else { return };
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t.yaml"), INNER).unwrap();
+    let heat = |args: Vec<String>| {
+        let bin = bin.clone();
+        let base = api.base.clone();
+        let project = api.project.clone();
+        let token = api.token.clone();
+        let dir = dir.path().to_path_buf();
+        async move {
+            let out = tokio::process::Command::new(bin.join("heat"))
+                .args(["--os-no-client-auth", "--heat-url"])
+                .arg(format!("{base}/v1/{project}"))
+                .args(["--os-auth-token", &token])
+                .args(&args)
+                .current_dir(dir)
+                .output()
+                .await
+                .unwrap();
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        }
+    };
+    let (ok, _, err) = heat(vec![
+        "stack-create".into(),
+        "-f".into(),
+        "t.yaml".into(),
+        "-P".into(),
+        "value=legacy".into(),
+        "old".into(),
+    ])
+    .await;
+    assert!(ok, "{err}");
+    api.wait_stack(&format!("/stacks/old"), Duration::from_secs(60))
+        .await
+        .unwrap();
+    let (ok, out, err) = heat(vec!["stack-list".into()]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("old") && out.contains("CREATE_COMPLETE"),
+        "{out}"
+    );
+    let (ok, out, err) = heat(vec!["output-show".into(), "old".into(), "value".into()]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("legacy"), "{out}");
+    server.stop().await;
+}
