@@ -542,7 +542,7 @@ async fn the_legacy_heat_cli_without_client_auth() {
     ])
     .await;
     assert!(ok, "{err}");
-    api.wait_stack(&format!("/stacks/old"), Duration::from_secs(60))
+    api.wait_stack("/stacks/old", Duration::from_secs(60))
         .await
         .unwrap();
     let (ok, out, err) = heat(vec!["stack-list".into()]).await;
