@@ -822,3 +822,64 @@ async fn wait_on_a_terminal_shows_live_progress() {
     assert!(stdout.contains("Stack tty1 CREATE_COMPLETE"), "{stdout}");
     server.stop().await;
 }
+
+/// heatclient's files map: an environment file's registry names a provider template next
+/// to it, whose own `get_file` is read relative to it; all reach the server.
+#[tokio::test]
+async fn environment_files_bring_their_provider_templates() {
+    let server = Server::start().await.unwrap();
+    let cli = Cli::new(&server);
+    let main = cli.file(
+        "main.yaml",
+        "heat_template_version: 2018-08-31\nparameters:\n  p: {type: string}\nresources:\n  b: {type: My::Box, properties: {name: {get_param: p}}}\noutputs:\n  o: {value: {get_attr: [b, greeting]}}\n",
+    );
+    cli.file(
+        "env/box.yaml",
+        "heat_template_version: 2018-08-31\nparameters:\n  name: {type: string}\nresources:\n  v: {type: OS::Heat::Value, properties: {value: {list_join: ['', ['hi ', {get_param: name}, ' ', {get_file: msg.txt}]]}}}\noutputs:\n  greeting: {value: {get_attr: [v, value]}}\n",
+    );
+    cli.file("env/msg.txt", "inner");
+    let env = cli.file(
+        "env/e.yaml",
+        "parameters: {p: envp}\nresource_registry:\n  My::Box: box.yaml\n",
+    );
+    let out = cli
+        .ok(&["stack", "create", "pv", "-t", &main, "-e", &env, "--wait"])
+        .await;
+    assert_eq!(
+        out.lines().last(),
+        Some("Stack pv CREATE_COMPLETE"),
+        "{out}"
+    );
+    let value = cli
+        .ok(&[
+            "stack",
+            "output",
+            "show",
+            "pv",
+            "o",
+            "-f",
+            "value",
+            "-c",
+            "output_value",
+        ])
+        .await;
+    assert_eq!(value, "hi envp inner\n");
+    let nested = cli
+        .ok(&[
+            "stack",
+            "resource",
+            "list",
+            "pv",
+            "-n",
+            "1",
+            "-f",
+            "value",
+            "-c",
+            "resource_name",
+        ])
+        .await;
+    let mut names: Vec<&str> = nested.lines().collect();
+    names.sort();
+    assert_eq!(names, ["b", "v"], "{nested}");
+    server.stop().await;
+}

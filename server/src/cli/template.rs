@@ -480,6 +480,51 @@ mod tests {
     }
 
     #[test]
+    fn prepare_puts_environment_files_and_their_registry_templates_in_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir(base.join("env")).unwrap();
+        std::fs::write(
+            base.join("main.yaml"),
+            "heat_template_version: 2018-08-31\nresources:\n  b: {type: My::Box}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            base.join("env/box.yaml"),
+            "heat_template_version: 2018-08-31\nresources: {}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            base.join("env/e.yaml"),
+            "parameters: {p: 1}\nresource_registry:\n  My::Box: box.yaml\n  resources:\n    b: {My::Box: ./box.yaml}\n",
+        )
+        .unwrap();
+        let p = prepare(&base.join("main.yaml"), &[base.join("env/e.yaml")]).unwrap();
+        let box_url = format!("file://{}/env/box.yaml", base.display());
+        let env_url = format!("file://{}/env/e.yaml", base.display());
+        assert_eq!(p.environment_files, vec![env_url.clone()]);
+        assert_eq!(
+            p.environment["resource_registry"]["My::Box"],
+            box_url.as_str()
+        );
+        assert_eq!(
+            p.environment["resource_registry"]["resources"]["b"]["My::Box"],
+            box_url.as_str()
+        );
+        assert_eq!(p.environment["parameters"]["p"], 1);
+        assert!(
+            p.files[&box_url]
+                .as_str()
+                .unwrap()
+                .contains("heat_template_version")
+        );
+        let env: Value = serde_json::from_str(p.files[&env_url].as_str().unwrap()).unwrap();
+        assert_eq!(env["resource_registry"]["My::Box"], box_url.as_str());
+        let err = prepare(&base.join("missing.yaml"), &[]).unwrap_err();
+        assert!(err.to_string().contains("cannot read template"), "{err}");
+    }
+
+    #[test]
     fn problems_come_with_positions() {
         let text = "heat_template_version: 2018-08-31\nresources:\n  a:\n    type: OS::Nope\n";
         let errors = check(Path::new("t.yaml"), text, &[], &[]).unwrap();
