@@ -881,5 +881,30 @@ async fn environment_files_bring_their_provider_templates() {
     let mut names: Vec<&str> = nested.lines().collect();
     names.sort();
     assert_eq!(names, ["b", "v"], "{nested}");
+
+    // A patch with only an environment file keeps the stored template and registry.
+    let env2 = cli.file("env/e2.yaml", "parameters: {p: patched}\n");
+    let out = cli
+        .ok(&["stack", "update", "pv", "--existing", "-e", &env2, "--wait"])
+        .await;
+    assert_eq!(
+        out.lines().last(),
+        Some("Stack pv UPDATE_COMPLETE"),
+        "{out}"
+    );
+    let value = cli
+        .ok(&[
+            "stack",
+            "output",
+            "show",
+            "pv",
+            "o",
+            "-f",
+            "value",
+            "-c",
+            "output_value",
+        ])
+        .await;
+    assert_eq!(value, "hi patched inner\n");
     server.stop().await;
 }

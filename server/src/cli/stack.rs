@@ -362,18 +362,15 @@ fn request_body(
     common: &TemplateArgs,
 ) -> anyhow::Result<Map<String, Value>> {
     let mut body = Map::new();
-    let mut files = Map::new();
-    if let Some(t) = template {
-        let prepared = prepare(t, &common.environments)?;
-        body.insert("template".into(), prepared.template);
-        files = prepared.files;
-        body.insert("environment".into(), prepared.environment);
+    let prepared = prepare(template.map(PathBuf::as_path), &common.environments)?;
+    let files = prepared.files;
+    body.insert("template".into(), prepared.template);
+    body.insert("environment".into(), prepared.environment);
+    if !prepared.environment_files.is_empty() {
         body.insert(
             "environment_files".into(),
             json!(prepared.environment_files),
         );
-    } else if !common.environments.is_empty() {
-        bail!("environment files need a template (-t) here");
     }
     body.insert("files".into(), Value::Object(files));
     body.insert(
@@ -454,9 +451,9 @@ async fn update(c: &Client, a: UpdateArgs) -> anyhow::Result<ExitCode> {
     let (path, stack) = c.stack(&a.stack).await?;
     let name = stack["stack_name"].as_str().unwrap_or(&a.stack).to_string();
     let mut body = request_body(a.template.as_ref(), &a.common)?;
-    if a.existing && a.template.is_none() {
-        body.insert("template".into(), Value::Null);
-        body.insert("environment".into(), json!({}));
+    if a.existing && !a.common.enable_rollback {
+        // A patch keeps the stored rollback setting unless asked.
+        body.remove("disable_rollback");
     }
     let method = if a.existing {
         reqwest::Method::PATCH

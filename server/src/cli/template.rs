@@ -85,7 +85,7 @@ fn template_path(args: &ValidateArgs) -> anyhow::Result<&Path> {
 
 /// `--remote`: the server's `POST /validate`, printed as YAML unless `-f` says otherwise.
 async fn validate_remote(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
-    let prepared = prepare(template_path(args)?, &args.environments)?;
+    let prepared = prepare(Some(template_path(args)?), &args.environments)?;
     let client = Client::new(args.connection.connect().await?)?;
     let mut body = serde_json::json!({
         "template": prepared.template,
@@ -121,21 +121,30 @@ pub struct Prepared {
 /// Reads `template` and `environments` as heatclient does for create/update/validate:
 /// local `get_file`s, provider templates (in the template and in environments' registries)
 /// and the environment files themselves go in the files map under `file://` URLs.
-pub fn prepare(template: &Path, environments: &[PathBuf]) -> anyhow::Result<Prepared> {
-    let shown = template.display().to_string();
-    let text = std::fs::read_to_string(template)
-        .with_context(|| format!("cannot read template {shown}"))?;
-    let mut doc = load_document(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{shown}:{}:{}: {}",
-            e.line.unwrap_or(0),
-            e.column.unwrap_or(0),
-            e.message
-        )
-    })?;
+/// Without a template (a patch keeping the stored one) `template` is `null`.
+pub fn prepare(template: Option<&Path>, environments: &[PathBuf]) -> anyhow::Result<Prepared> {
     let mut files = Map::new();
     let mut errors = vec![];
-    inline_get_files(&mut doc, &base_dir(template), "", &mut files, &mut errors);
+    let shown = template
+        .map(|t| t.display().to_string())
+        .unwrap_or_default();
+    let doc = match template {
+        None => Value::Null,
+        Some(template) => {
+            let text = std::fs::read_to_string(template)
+                .with_context(|| format!("cannot read template {shown}"))?;
+            let mut doc = load_document(&text).map_err(|e| {
+                anyhow::anyhow!(
+                    "{shown}:{}:{}: {}",
+                    e.line.unwrap_or(0),
+                    e.column.unwrap_or(0),
+                    e.message
+                )
+            })?;
+            inline_get_files(&mut doc, &base_dir(template), "", &mut files, &mut errors);
+            doc
+        }
+    };
     let mut merged = Map::new();
     let mut environment_files = vec![];
     for env_path in environments {
@@ -499,7 +508,7 @@ mod tests {
             "parameters: {p: 1}\nresource_registry:\n  My::Box: box.yaml\n  resources:\n    b: {My::Box: ./box.yaml}\n",
         )
         .unwrap();
-        let p = prepare(&base.join("main.yaml"), &[base.join("env/e.yaml")]).unwrap();
+        let p = prepare(Some(&base.join("main.yaml")), &[base.join("env/e.yaml")]).unwrap();
         let box_url = format!("file://{}/env/box.yaml", base.display());
         let env_url = format!("file://{}/env/e.yaml", base.display());
         assert_eq!(p.environment_files, vec![env_url.clone()]);
@@ -520,7 +529,7 @@ mod tests {
         );
         let env: Value = serde_json::from_str(p.files[&env_url].as_str().unwrap()).unwrap();
         assert_eq!(env["resource_registry"]["My::Box"], box_url.as_str());
-        let err = prepare(&base.join("missing.yaml"), &[]).unwrap_err();
+        let err = prepare(Some(&base.join("missing.yaml")), &[]).unwrap_err();
         assert!(err.to_string().contains("cannot read template"), "{err}");
     }
 
