@@ -908,3 +908,151 @@ async fn environment_files_bring_their_provider_templates() {
     assert_eq!(value, "hi patched inner\n");
     server.stop().await;
 }
+
+/// A Keystone stand-in (not part of Updraft): answers `POST /v3/auth/tokens` with
+/// `token` in `X-Subject-Token` and a catalog whose public orchestration endpoint is
+/// `endpoint`; sends each request body it got on the channel.
+async fn keystone_stand_in(
+    token: String,
+    endpoint: String,
+) -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<(String, Value)>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v3", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = vec![];
+            let mut chunk = [0u8; 4096];
+            let (head, body) = loop {
+                let n = sock.read(&mut chunk).await.unwrap_or(0);
+                if n == 0 {
+                    break (String::new(), vec![]);
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).into_owned();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let head = text[..end].to_string();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len {
+                        break (head, buf[end + 4..end + 4 + len].to_vec());
+                    }
+                }
+            };
+            let request_line = head.lines().next().unwrap_or_default().to_string();
+            let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let _ = tx.send((request_line, body));
+            let reply = serde_json::json!({"token": {"catalog": [
+                {"type": "orchestration", "endpoints": [
+                    {"interface": "admin", "url": "http://127.0.0.1:9/v1/nope"},
+                    {"interface": "public", "url": endpoint}]}]}})
+            .to_string();
+            let resp = format!(
+                "HTTP/1.1 201 Created\r\nX-Subject-Token: {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                reply.len()
+            );
+            let _ = sock.write_all(resp.as_bytes()).await;
+        }
+    });
+    (url, rx)
+}
+
+/// A Keystone password login: the token from `X-Subject-Token`, the endpoint from the
+/// catalog, then the real server accepts the token.
+#[tokio::test]
+async fn keystone_password_login_finds_the_orchestration_endpoint() {
+    let server = Server::start().await.unwrap();
+    let cli = Cli::new(&server);
+    let (auth_url, mut requests) = keystone_stand_in(server.token.clone(), cli.url.clone()).await;
+    let t = cli.file(
+        "t.yaml",
+        "heat_template_version: 2018-08-31\nresources: {}\n",
+    );
+    let env = [
+        ("OS_AUTH_URL", auth_url.as_str()),
+        ("OS_USERNAME", "alice"),
+        ("OS_PASSWORD", "s3cret-pw"),
+        ("OS_PROJECT_NAME", "demo"),
+        ("OS_USER_DOMAIN_NAME", "Default"),
+        ("OS_PROJECT_DOMAIN_NAME", "Default"),
+    ];
+    let out = run(
+        &env,
+        cli.home.path(),
+        &["stack", "create", "k1", "-t", &t, "--wait"],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.lines().last(),
+        Some("Stack k1 CREATE_COMPLETE"),
+        "{stdout}"
+    );
+    let (line, body) = requests.recv().await.unwrap();
+    assert_eq!(line, "POST /v3/auth/tokens HTTP/1.1");
+    assert_eq!(
+        body["auth"]["identity"]["password"]["user"]["name"],
+        "alice"
+    );
+    assert_eq!(
+        body["auth"]["identity"]["password"]["user"]["password"],
+        "s3cret-pw"
+    );
+    assert_eq!(
+        body["auth"]["scope"]["project"],
+        serde_json::json!({"name": "demo", "domain": {"name": "Default"}})
+    );
+
+    // A profile can carry the same settings (a project by id here).
+    std::fs::create_dir_all(cli.home.path().join(".config/updraft")).unwrap();
+    std::fs::write(
+        cli.home.path().join(".config/updraft/config.toml"),
+        format!(
+            "[profiles.ks]\nauth_url = \"{auth_url}\"\nusername = \"bob\"\npassword = \"pw2\"\nproject_id = \"p-1\"\n"
+        ),
+    )
+    .unwrap();
+    let out = run(
+        &[],
+        cli.home.path(),
+        &[
+            "stack",
+            "list",
+            "--profile",
+            "ks",
+            "-f",
+            "value",
+            "-c",
+            "stack_name",
+        ],
+    )
+    .await;
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "k1\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, body) = requests.recv().await.unwrap();
+    assert_eq!(body["auth"]["identity"]["password"]["user"]["name"], "bob");
+    assert_eq!(
+        body["auth"]["scope"]["project"],
+        serde_json::json!({"id": "p-1"})
+    );
+    server.stop().await;
+}
