@@ -291,6 +291,21 @@ async fn stack_commands_create_show_update_and_delete() {
     let out = cli.ok(&["stack", "check", "s1", "--wait"]).await;
     assert_eq!(out.lines().last(), Some("Stack s1 CHECK_COMPLETE"), "{out}");
 
+    // suspend and resume --wait
+    let out = cli.ok(&["stack", "suspend", "s1", "--wait"]).await;
+    assert_eq!(
+        out.lines().last(),
+        Some("Stack s1 SUSPEND_COMPLETE"),
+        "{out}"
+    );
+    let out = cli.ok(&["stack", "resume", "s1", "--wait"]).await;
+    assert!(out.contains("[s1]: RESUME_IN_PROGRESS"), "{out}");
+    assert_eq!(
+        out.lines().last(),
+        Some("Stack s1 RESUME_COMPLETE"),
+        "{out}"
+    );
+
     // delete --wait, then the server's own 404 message.
     let out = cli.ok(&["stack", "delete", "s1", "--yes", "--wait"]).await;
     assert!(out.contains("[s1]: DELETE_IN_PROGRESS"), "{out}");

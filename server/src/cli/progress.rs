@@ -75,7 +75,7 @@ impl Display {
         }
         let bar = ProgressBar::new(0);
         let style = ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {prefix} {bar:30} {pos}/{len} resources  {wide_msg}",
+            "{spinner} [{elapsed_precise}] {prefix} {bar:20} {pos}/{len} resources  {msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
