@@ -438,8 +438,25 @@ async fn list(c: &Client, a: ListArgs) -> anyhow::Result<ExitCode> {
     } else {
         format!("?{}", query.join("&"))
     };
-    let body = c.get(&format!("/stacks{q}")).await?;
-    let rows = body["stacks"].as_array().cloned().unwrap_or_default();
+    let mut body = c.get(&format!("/stacks{q}")).await?;
+    let mut rows = body["stacks"].as_array().cloned().unwrap_or_default();
+    // Without --limit, every page: follow the server's `next` links.
+    while a.limit.is_none() {
+        let next = body["links"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|l| l["rel"] == "next")
+            .and_then(|l| l["href"].as_str())
+            .map(str::to_string);
+        let Some(next) = next else { break };
+        body = c.get(&next).await?;
+        let page = body["stacks"].as_array().cloned().unwrap_or_default();
+        if page.is_empty() {
+            break;
+        }
+        rows.extend(page);
+    }
     print_list(&rows, STACK_COLUMNS, &a.output)?;
     Ok(ExitCode::SUCCESS)
 }
