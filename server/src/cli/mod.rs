@@ -3,8 +3,16 @@
 mod bench;
 mod bench_engine;
 mod bench_fleet;
+mod client;
+mod completions;
+mod config;
+mod graph;
 mod local_run;
+mod output;
+mod progress;
 mod server;
+mod software;
+mod stack;
 mod template;
 mod up;
 
@@ -33,6 +41,12 @@ enum Command {
         #[command(subcommand)]
         command: template::TemplateCommand,
     },
+    /// Stacks on a server (`openstack stack`'s verbs; --url/UPDRAFT_URL, --token/UPDRAFT_TOKEN).
+    Stack(stack::StackArgs),
+    /// Software configs and deployments on a server.
+    Software(software::SoftwareArgs),
+    /// Print a shell completion script.
+    Completions(completions::CompletionsArgs),
     /// The in-guest agent (the same code as `updraft-agent`).
     Agent {
         #[command(subcommand)]
@@ -44,7 +58,12 @@ impl Cli {
     /// Log filter when `RUST_LOG` is unset: `up` keeps its own output readable.
     pub fn default_log_filter(&self) -> &'static str {
         match self.command {
-            Command::Up(_) | Command::Bench(_) | Command::Template { .. } => "warn",
+            Command::Up(_)
+            | Command::Bench(_)
+            | Command::Template { .. }
+            | Command::Stack(_)
+            | Command::Software(_)
+            | Command::Completions(_) => "warn",
             _ => "info",
         }
     }
@@ -56,7 +75,10 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Server(args) => server::run(args).await,
         Command::Up(args) => up::run(args).await,
         Command::Bench(args) => bench::run(args).await,
-        Command::Template { command } => template::run(command),
+        Command::Template { command } => template::run(command).await,
+        Command::Stack(args) => stack::run(args).await,
+        Command::Software(args) => software::run(args).await,
+        Command::Completions(args) => completions::run(&args),
         Command::Agent { command } => return updraft_agent::cli::execute(command).await,
     };
     match result {
