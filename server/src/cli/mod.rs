@@ -1,5 +1,6 @@
 //! The `updraft` command line.
 
+mod admin;
 mod bench;
 mod bench_engine;
 mod bench_fleet;
@@ -24,6 +25,8 @@ pub struct Cli {
 enum Command {
     /// Run the API server and engine.
     Server(server::ServerArgs),
+    /// Manage projects and users (`updraft admin project create NAME`, `user create …`).
+    Admin(admin::AdminArgs),
     /// Run a template locally: in-process server, one agent per server, outputs printed.
     Up(up::UpArgs),
     /// Measure the deployment path (server, agents, script hooks) and print figures.
@@ -44,7 +47,7 @@ impl Cli {
     /// Log filter when `RUST_LOG` is unset: `up` keeps its own output readable.
     pub fn default_log_filter(&self) -> &'static str {
         match self.command {
-            Command::Up(_) | Command::Bench(_) | Command::Template { .. } => "warn",
+            Command::Up(_) | Command::Bench(_) | Command::Template { .. } | Command::Admin(_) => "warn",
             _ => "info",
         }
     }
@@ -55,6 +58,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Server(args) => server::run(args).await,
         Command::Up(args) => up::run(args).await,
+        Command::Admin(args) => admin::run(args).await,
         Command::Bench(args) => bench::run(args).await,
         Command::Template { command } => template::run(command),
         Command::Agent { command } => return updraft_agent::cli::execute(command).await,
