@@ -122,7 +122,15 @@ async fn admin_cli_creates_lists_and_deletes_projects_and_users() {
     let u = admin(
         &server,
         &[
-            "user", "create", "ann", "--project", "alpha", "--role", "reader", "--password", "pw",
+            "user",
+            "create",
+            "ann",
+            "--project",
+            "alpha",
+            "--role",
+            "reader",
+            "--password",
+            "pw",
         ],
     )
     .await;
@@ -130,21 +138,28 @@ async fn admin_cli_creates_lists_and_deletes_projects_and_users() {
     assert_eq!(field(&u, "project_id"), id);
     let bad_role = server
         .admin(&[
-            "user", "create", "bob", "--project", "alpha", "--role", "owner", "--password", "pw",
+            "user",
+            "create",
+            "bob",
+            "--project",
+            "alpha",
+            "--role",
+            "owner",
+            "--password",
+            "pw",
         ])
         .await
         .unwrap();
     assert!(!bad_role.status.success());
     let users = admin(&server, &["user", "list", "--project", "alpha"]).await;
     let row = users.lines().find(|l| l.contains("| ann ")).unwrap();
-    assert!(row.contains("| alpha ") && row.contains("| reader "), "{users}");
+    assert!(
+        row.contains("| alpha ") && row.contains("| reader "),
+        "{users}"
+    );
     let deleted = admin(&server, &["user", "delete", "ann", "--project", "alpha"]).await;
     assert!(deleted.starts_with("Deleted user ann"), "{deleted}");
-    assert!(
-        !admin(&server, &["user", "list"])
-            .await
-            .contains("| ann ")
-    );
+    assert!(!admin(&server, &["user", "list"]).await.contains("| ann "));
     admin(&server, &["project", "delete", "alpha"]).await;
     assert!(!admin(&server, &["project", "list"]).await.contains(&id));
     server.stop().await;
@@ -156,7 +171,9 @@ async fn keystoneauth_and_heatclient_list_the_projects_stacks() {
     let pid = user(&server, "alpha", "ann", "member", "s3cret").await;
     let api = client(&server, "ann", "alpha", &pid, "s3cret").await;
     let path = api.create_stack("mine", TEMPLATE, json!({})).await.unwrap();
-    api.wait_stack(&path, Duration::from_secs(60)).await.unwrap();
+    api.wait_stack(&path, Duration::from_secs(60))
+        .await
+        .unwrap();
     let script = r#"
 import os
 from keystoneauth1 import session
@@ -214,7 +231,10 @@ async fn a_project_sees_nothing_of_another() {
         .await
         .unwrap();
     assert_eq!(status, StatusCode::OK, "{config}");
-    let config_id = config["software_config"]["id"].as_str().unwrap().to_string();
+    let config_id = config["software_config"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     // B's own path: 403 whatever the endpoint.
     let b_as_a = Api {
@@ -239,24 +259,56 @@ async fn a_project_sees_nothing_of_another() {
         (Method::GET, name.to_string(), None),
         (Method::GET, b_path.clone(), None),
         (Method::PUT, b_path.clone(), Some(update.clone())),
-        (Method::PATCH, b_path.clone(), Some(json!({"parameters": {}}))),
+        (
+            Method::PATCH,
+            b_path.clone(),
+            Some(json!({"parameters": {}})),
+        ),
         (Method::DELETE, b_path.clone(), None),
         (Method::GET, format!("{b_path}/resources"), None),
         (Method::GET, format!("{b_path}/resources/secret"), None),
-        (Method::GET, format!("{b_path}/resources/secret/metadata"), None),
-        (Method::POST, format!("{b_path}/resources/secret/signal"), Some(json!({}))),
-        (Method::PATCH, format!("{b_path}/resources/secret"), Some(json!({"mark_unhealthy": true}))),
-        (Method::GET, format!("{b_path}/resources/secret/events"), None),
+        (
+            Method::GET,
+            format!("{b_path}/resources/secret/metadata"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("{b_path}/resources/secret/signal"),
+            Some(json!({})),
+        ),
+        (
+            Method::PATCH,
+            format!("{b_path}/resources/secret"),
+            Some(json!({"mark_unhealthy": true})),
+        ),
+        (
+            Method::GET,
+            format!("{b_path}/resources/secret/events"),
+            None,
+        ),
         (Method::GET, format!("{b_path}/events"), None),
         (Method::GET, format!("{b_path}/outputs"), None),
         (Method::GET, format!("{b_path}/outputs/value"), None),
         (Method::GET, format!("{b_path}/template"), None),
         (Method::GET, format!("{b_path}/environment"), None),
         (Method::GET, format!("{b_path}/files"), None),
-        (Method::POST, format!("{b_path}/actions"), Some(json!({"suspend": null}))),
-        (Method::PUT, format!("{b_path}/preview"), Some(update.clone())),
+        (
+            Method::POST,
+            format!("{b_path}/actions"),
+            Some(json!({"suspend": null})),
+        ),
+        (
+            Method::PUT,
+            format!("{b_path}/preview"),
+            Some(update.clone()),
+        ),
         (Method::GET, format!("/software_configs/{config_id}"), None),
-        (Method::DELETE, format!("/software_configs/{config_id}"), None),
+        (
+            Method::DELETE,
+            format!("/software_configs/{config_id}"),
+            None,
+        ),
     ];
     assert!(cases.len() >= 15);
     for (method, path, body) in cases {
@@ -430,7 +482,10 @@ async fn lockout_window_passes() {
         StatusCode::TOO_MANY_REQUESTS
     );
     tokio::time::sleep(Duration::from_millis(4200)).await;
-    assert_eq!(login(&server, "ed", "eta", "right").await.0, StatusCode::CREATED);
+    assert_eq!(
+        login(&server, "ed", "eta", "right").await.0,
+        StatusCode::CREATED
+    );
     server.stop().await;
 }
 
@@ -495,11 +550,7 @@ async fn identity_on_postgres() {
     .await
     .unwrap();
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(
-        admin(&server, &["user", "list"])
-            .await
-            .contains("| pa ")
-    );
+    assert!(admin(&server, &["user", "list"]).await.contains("| pa "));
     let (status, _) = login(&server, "pa", "pg-a", "bad").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     server.stop().await;

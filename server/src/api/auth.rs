@@ -137,8 +137,7 @@ pub async fn require_admin_token(
         });
         return next.run(request).await;
     }
-    match project_users::authenticate(&state, request.headers(), &presented, path_project).await
-    {
+    match project_users::authenticate(&state, request.headers(), &presented, path_project).await {
         Ok(Some(principal)) => {
             return match project_users::authorise(
                 &principal,

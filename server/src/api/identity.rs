@@ -191,7 +191,10 @@ pub async fn issue_token(State(state): State<ApiState>, body: Bytes) -> Response
         Err(response) => return response,
     };
     let (authenticated, method) = if methods.contains(&"password") {
-        (by_password(&state, identity, scope.as_deref()).await, "password")
+        (
+            by_password(&state, identity, scope.as_deref()).await,
+            "password",
+        )
     } else if methods.contains(&"token") {
         let Some(token) = identity["token"]["id"].as_str() else {
             return bad_request("Expecting to find id in token.");

@@ -67,7 +67,10 @@ impl Throttle {
         let now = Instant::now();
         self.with_entries(|all| {
             // Forget keys whose failures all expired, so the map cannot grow without bound.
-            all.retain(|_, e| e.back().is_some_and(|t| now.duration_since(*t) < self.window));
+            all.retain(|_, e| {
+                e.back()
+                    .is_some_and(|t| now.duration_since(*t) < self.window)
+            });
             for k in keys {
                 let e = all.entry((*k).to_string()).or_default();
                 self.prune(e, now);

@@ -202,9 +202,11 @@ pub async fn authenticate(
     }
     let candidates = match who {
         UserRef::Id(id) => store.user_by_id(id).await?.into_iter().collect(),
-        UserRef::Name(name, Some(project)) => {
-            store.user_by_name(project, name).await?.into_iter().collect()
-        }
+        UserRef::Name(name, Some(project)) => store
+            .user_by_name(project, name)
+            .await?
+            .into_iter()
+            .collect(),
         UserRef::Name(name, None) => store.users_named(name).await?,
     };
     let password = password.to_string();

@@ -196,10 +196,7 @@ async fn run_user(store: &Store, command: UserCommand) -> anyhow::Result<()> {
             let hash = tokio::task::spawn_blocking(move || passwords::hash(&password))
                 .await
                 .context("password hashing stopped")??;
-            let Some(u) = store
-                .create_user(&name, &p.id, role.name(), &hash)
-                .await?
-            else {
+            let Some(u) = store.create_user(&name, &p.id, role.name(), &hash).await? else {
                 bail!("project {} already has a user {name}", p.name);
             };
             let mut t = table(&["Field", "Value"]);

@@ -47,7 +47,9 @@ impl Cli {
     /// Log filter when `RUST_LOG` is unset: `up` keeps its own output readable.
     pub fn default_log_filter(&self) -> &'static str {
         match self.command {
-            Command::Up(_) | Command::Bench(_) | Command::Template { .. } | Command::Admin(_) => "warn",
+            Command::Up(_) | Command::Bench(_) | Command::Template { .. } | Command::Admin(_) => {
+                "warn"
+            }
             _ => "info",
         }
     }

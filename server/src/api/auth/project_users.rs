@@ -39,7 +39,11 @@ pub fn check(
         || query.is_some_and(|q| {
             q.split('&').any(|pair| {
                 let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                k == "global_tenant" && matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on" | "t" | "y")
+                k == "global_tenant"
+                    && matches!(
+                        v.to_ascii_lowercase().as_str(),
+                        "true" | "1" | "yes" | "on" | "t" | "y"
+                    )
             })
         });
     if admin_only {
@@ -88,7 +92,10 @@ pub async fn authenticate(
             Err(super::unauthorized())
         }
         Ok(Attempt::LockedOut) => {
-            tracing::warn!(user = name, "X-Auth-User authentication refused: locked out");
+            tracing::warn!(
+                user = name,
+                "X-Auth-User authentication refused: locked out"
+            );
             Err(identity::locked_out())
         }
         Err(users::IdentityError::Store(e)) => Err(ApiError::from(e).into_response()),
@@ -131,7 +138,10 @@ mod tests {
     fn roles_and_projects() {
         let get = Method::GET;
         let post = Method::POST;
-        assert_eq!(check(Role::Member, "a", "a", &post, "/stacks", None), Ok(()));
+        assert_eq!(
+            check(Role::Member, "a", "a", &post, "/stacks", None),
+            Ok(())
+        );
         assert_eq!(
             check(Role::Member, "a", "b", &get, "/stacks", None),
             Err(Refusal::OtherProject)
@@ -147,13 +157,30 @@ mod tests {
             Err(Refusal::AdminOnly)
         );
         assert_eq!(
-            check(Role::Member, "a", "a", &get, "/stacks", Some("global_tenant=True")),
+            check(
+                Role::Member,
+                "a",
+                "a",
+                &get,
+                "/stacks",
+                Some("global_tenant=True")
+            ),
             Err(Refusal::AdminOnly)
         );
         assert_eq!(
-            check(Role::Member, "a", "a", &get, "/stacks", Some("global_tenant=false")),
+            check(
+                Role::Member,
+                "a",
+                "a",
+                &get,
+                "/stacks",
+                Some("global_tenant=false")
+            ),
             Ok(())
         );
-        assert_eq!(check(Role::Admin, "a", "a", &get, "/services", None), Ok(()));
+        assert_eq!(
+            check(Role::Admin, "a", "a", &get, "/services", None),
+            Ok(())
+        );
     }
 }
