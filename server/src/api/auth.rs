@@ -146,11 +146,11 @@ pub async fn require_admin_token(
                 rest,
                 query.as_deref(),
             ) {
-                Ok(caller) => {
+                Some(caller) => {
                     request.extensions_mut().insert(caller);
                     next.run(request).await
                 }
-                Err(response) => response,
+                None => forbidden(),
             };
         }
         Ok(None) => {}

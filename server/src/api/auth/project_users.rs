@@ -106,14 +106,14 @@ pub async fn authenticate(
     }
 }
 
-/// The caller, or 403 when `principal` may not make this request.
+/// The caller, or `None` (403) when `principal` may not make this request.
 pub fn authorise(
     principal: &Principal,
     path_project: &str,
     method: &Method,
     rest: &str,
     query: Option<&str>,
-) -> Result<Caller, Response> {
+) -> Option<Caller> {
     match check(
         principal.role,
         &principal.project.id,
@@ -122,10 +122,10 @@ pub fn authorise(
         rest,
         query,
     ) {
-        Ok(()) => Ok(principal.caller()),
+        Ok(()) => Some(principal.caller()),
         Err(refusal) => {
             tracing::info!(user = %principal.user.id, ?refusal, %method, path_project, "a user request was refused");
-            Err(super::forbidden())
+            None
         }
     }
 }
