@@ -412,6 +412,54 @@ async fn expired_and_revoked_tokens_are_refused() {
     let body: Value = validated.json().await.unwrap();
     assert_eq!(body["token"]["project"]["id"], pid.as_str(), "{body}");
     assert_eq!(body["token"]["roles"][0]["name"], "member", "{body}");
+    // The token method and an unscoped password request both give the user's project.
+    let renewed = http
+        .post(&v3)
+        .json(&json!({"auth": {"identity": {"methods": ["token"], "token": {"id": api.token}}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renewed.status(), StatusCode::CREATED);
+    let renewed_token = renewed.headers()["x-subject-token"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(renewed_token, api.token);
+    let body: Value = renewed.json().await.unwrap();
+    assert_eq!(body["token"]["methods"], json!(["token"]), "{body}");
+    assert_eq!(body["token"]["project"]["name"], "eps", "{body}");
+    let unscoped = http
+        .post(&v3)
+        .json(
+            &json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": "eve", "domain": {"id": "default"}, "password": "pe"}}}}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unscoped.status(), StatusCode::CREATED);
+    let body: Value = unscoped.json().await.unwrap();
+    assert_eq!(body["token"]["project"]["id"], pid.as_str(), "{body}");
+    let catalog = body["token"]["catalog"].as_array().unwrap();
+    let orchestration = catalog
+        .iter()
+        .find(|s| s["type"] == "orchestration")
+        .unwrap();
+    assert_eq!(orchestration["endpoints"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        orchestration["endpoints"][0]["url"],
+        format!("{}/v1/{pid}", server.base)
+    );
+    // Another project's scope is refused.
+    let elsewhere = http
+        .post(&v3)
+        .json(&json!({"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {"name": "eve", "password": "pe"}}},
+            "scope": {"project": {"id": "someone-else"}}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::UNAUTHORIZED);
     let revoked = http
         .delete(&v3)
         .header("X-Auth-Token", &api.token)
