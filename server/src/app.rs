@@ -33,6 +33,8 @@ pub struct ServerConfig {
     pub lease: std::time::Duration,
     /// Transports used when a template names none.
     pub transports: crate::engine::services::TransportDefaults,
+    /// Token lifetime and password lockout of project users.
+    pub identity: crate::auth::users::IdentitySettings,
 }
 
 /// `<hostname>:<port>`: stable across restarts of a node on the same address.
@@ -122,6 +124,7 @@ pub async fn start(
     let state = ApiState {
         engine,
         admin_token: Arc::new(config.admin_token),
+        identity: Arc::new(crate::auth::users::Identity::new(config.identity)),
     };
     let app = router(state);
     let task = tokio::spawn(async move {

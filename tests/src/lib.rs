@@ -263,6 +263,22 @@ impl Server {
         Ok(())
     }
 
+    /// Runs `updraft admin <args>` on this server's database (`--data-dir` or, on
+    /// PostgreSQL, `--database-url`).
+    pub async fn admin(&self, args: &[&str]) -> anyhow::Result<std::process::Output> {
+        let mut cmd = Command::new(binary("updraft"));
+        cmd.arg("admin");
+        match &*self.database {
+            Database::Postgres { url, .. } => cmd.args(["--database-url", url]),
+            Database::Sqlite => cmd.arg("--data-dir").arg(self.data.path()),
+        };
+        cmd.args(args)
+            .env_remove("UPDRAFT_DATABASE_URL")
+            .output()
+            .await
+            .context("cannot run updraft admin")
+    }
+
     /// An API client for project `demo`.
     pub fn api(&self) -> Api {
         Api {

@@ -3,6 +3,9 @@
 //! token from `/v3/auth/tokens` (`udk1.…`, the HEAT transports) — that may only act on its
 //! own resource: signal it, read its metadata, and for a server read its deployments.
 //! Anything else is 401; a resource credential outside its scope is 403 and changes nothing.
+//! Project users (`auth/users.rs`) are admitted by `project_users`.
+
+mod project_users;
 
 use axum::extract::{OriginalUri, Request, State};
 use axum::http::{Method, StatusCode};
@@ -10,10 +13,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::{ApiError, ApiState};
+use crate::auth::users::Caller;
 use crate::auth::{admin_token, resource_credentials, stack_users};
 use crate::store::CredentialRow;
 
-fn unauthorized() -> Response {
+pub(super) fn unauthorized() -> Response {
     ApiError::new(
         StatusCode::UNAUTHORIZED,
         "HTTPUnauthorized",
@@ -22,7 +26,7 @@ fn unauthorized() -> Response {
     .into_response()
 }
 
-fn forbidden() -> Response {
+pub(super) fn forbidden() -> Response {
     ApiError::new(
         StatusCode::FORBIDDEN,
         "Forbidden",
@@ -93,10 +97,21 @@ fn scope(credential: &CredentialRow, method: &Method, path: &str) -> Scope {
     }
 }
 
-/// Admits the admin token everywhere and a resource credential within its scope.
+/// `/v1/<project>/<rest>` split into the project and the rest (with its leading `/`).
+fn split_path(path: &str) -> (&str, &str) {
+    let tail = path.strip_prefix("/v1/").unwrap_or_default();
+    match tail.find('/') {
+        Some(i) => (&tail[..i], &tail[i..]),
+        None => (tail, ""),
+    }
+}
+
+/// Admits the admin token everywhere, a project user (token or `X-Auth-User`/`X-Auth-Key`)
+/// within its project and role, and a resource credential within its scope; puts the
+/// `Caller` into the request's extensions.
 pub async fn require_admin_token(
     State(state): State<ApiState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let presented = request
@@ -105,11 +120,44 @@ pub async fn require_admin_token(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
+    let (path, query) = match request.extensions().get::<OriginalUri>() {
+        Some(u) => (u.path().to_string(), u.query().map(str::to_string)),
+        None => (
+            request.uri().path().to_string(),
+            request.uri().query().map(str::to_string),
+        ),
+    };
+    let (path_project, rest) = split_path(&path);
+    if !presented.is_empty() && admin_token::matches(&state.admin_token, &presented) {
+        request.extensions_mut().insert(Caller {
+            project: path_project.to_string(),
+            user: "admin".into(),
+            roles: vec!["admin".into()],
+            is_admin: true,
+        });
+        return next.run(request).await;
+    }
+    match project_users::authenticate(&state, request.headers(), &presented, path_project).await {
+        Ok(Some(principal)) => {
+            return match project_users::authorise(
+                &principal,
+                path_project,
+                request.method(),
+                rest,
+                query.as_deref(),
+            ) {
+                Some(caller) => {
+                    request.extensions_mut().insert(caller);
+                    next.run(request).await
+                }
+                None => forbidden(),
+            };
+        }
+        Ok(None) => {}
+        Err(response) => return response,
+    }
     if presented.is_empty() {
         return unauthorized();
-    }
-    if admin_token::matches(&state.admin_token, &presented) {
-        return next.run(request).await;
     }
     let services = state.engine.services();
     let store = &services.store;
@@ -127,11 +175,6 @@ pub async fn require_admin_token(
         Ok(None) => return unauthorized(),
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let path = request
-        .extensions()
-        .get::<OriginalUri>()
-        .map(|u| u.path().to_string())
-        .unwrap_or_else(|| request.uri().path().to_string());
     let allowed = match scope(&credential, request.method(), &path) {
         Scope::Allowed => true,
         Scope::Denied => false,
@@ -149,6 +192,12 @@ pub async fn require_admin_token(
         tracing::warn!(credential = %credential.id, method = %request.method(), path, "a resource credential was used outside its scope");
         return forbidden();
     }
+    request.extensions_mut().insert(Caller {
+        project: credential.project.clone(),
+        user: credential.id.clone(),
+        roles: vec!["heat_stack_user".into()],
+        is_admin: false,
+    });
     next.run(request).await
 }
 

@@ -45,6 +45,8 @@ pub struct ApiState {
     pub engine: Engine,
     /// The admin token every `/v1` request must carry.
     pub admin_token: Arc<String>,
+    /// Users' tokens and the password brute-force limit.
+    pub identity: Arc<crate::auth::users::Identity>,
 }
 
 /// The whole HTTP application.
@@ -136,7 +138,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/v3/", get(identity::version))
         .route(
             "/v3/auth/tokens",
-            post(identity::issue_token).get(identity::validate_token),
+            post(identity::issue_token)
+                .get(identity::validate_token)
+                .delete(identity::revoke_token),
         )
         .route("/v1/waitcondition/{*arn}", put(cfn_signal::waitcondition))
         .route("/v1/signal/{*arn}", post(cfn_signal::signal))

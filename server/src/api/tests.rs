@@ -32,6 +32,7 @@ pub(super) async fn app() -> (Router, tempfile::TempDir) {
     let state = ApiState {
         engine: Engine::new(services),
         admin_token: Arc::new(TOKEN.to_string()),
+        identity: Default::default(),
     };
     (router(state), dir)
 }

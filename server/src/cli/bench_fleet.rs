@@ -204,6 +204,7 @@ pub async fn run(args: &FleetArgs) -> anyhow::Result<()> {
             },
             node_id: None,
             lease: Duration::from_secs(30),
+            identity: Default::default(),
             transports: Default::default(),
         },
         shutdown.clone(),

@@ -176,6 +176,7 @@ impl LocalRun {
                 limits: Default::default(),
                 node_id: None,
                 lease: Duration::from_secs(30),
+                identity: Default::default(),
                 transports: Default::default(),
             },
             shutdown.clone(),

@@ -1,5 +1,6 @@
 //! The `updraft` command line.
 
+mod admin;
 mod bench;
 mod bench_engine;
 mod bench_fleet;
@@ -32,6 +33,8 @@ pub struct Cli {
 enum Command {
     /// Run the API server and engine.
     Server(server::ServerArgs),
+    /// Manage projects and users (`updraft admin project create NAME`, `user create …`).
+    Admin(admin::AdminArgs),
     /// Run a template locally: in-process server, one agent per server, outputs printed.
     Up(up::UpArgs),
     /// Measure the deployment path (server, agents, script hooks) and print figures.
@@ -63,7 +66,8 @@ impl Cli {
             | Command::Template { .. }
             | Command::Stack(_)
             | Command::Software(_)
-            | Command::Completions(_) => "warn",
+            | Command::Completions(_)
+            | Command::Admin(_) => "warn",
             _ => "info",
         }
     }
@@ -74,6 +78,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Server(args) => server::run(args).await,
         Command::Up(args) => up::run(args).await,
+        Command::Admin(args) => admin::run(args).await,
         Command::Bench(args) => bench::run(args).await,
         Command::Template { command } => template::run(command).await,
         Command::Stack(args) => stack::run(args).await,

@@ -8,6 +8,7 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use updraft_server::app::{ServerConfig, start};
 use updraft_server::auth::admin_token;
+use updraft_server::auth::users::IdentitySettings;
 use updraft_server::engine::services::{Limits, TransportDefaults};
 use updraft_server::store::Store;
 
@@ -54,6 +55,16 @@ pub struct ServerArgs {
     /// NO_SIGNAL.
     #[arg(long, default_value = "CFN_SIGNAL", value_parser = ["CFN_SIGNAL", "TEMP_URL_SIGNAL", "HEAT_SIGNAL", "NO_SIGNAL"])]
     default_deployment_signal_transport: String,
+    /// Seconds a project user's token from `/v3/auth/tokens` stays valid.
+    #[arg(long, default_value_t = 3600)]
+    token_lifetime: u64,
+    /// Failed password attempts for one user name allowed within --lockout-seconds; after
+    /// that authentication answers 429 until the window passes (0: no limit).
+    #[arg(long, default_value_t = 10)]
+    lockout_failures: usize,
+    /// The window of --lockout-failures, in seconds.
+    #[arg(long, default_value_t = 300)]
+    lockout_seconds: u64,
 }
 
 /// Runs the server until SIGINT/SIGTERM.
@@ -91,6 +102,11 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
             transports: TransportDefaults {
                 software_config: args.default_software_config_transport,
                 deployment_signal: args.default_deployment_signal_transport,
+            },
+            identity: IdentitySettings {
+                token_lifetime: std::time::Duration::from_secs(args.token_lifetime.max(1)),
+                lockout_failures: args.lockout_failures,
+                lockout_window: std::time::Duration::from_secs(args.lockout_seconds),
             },
         },
         shutdown.clone(),

@@ -7,6 +7,7 @@
 mod blobs;
 mod credentials;
 mod events;
+mod identity;
 mod leases;
 mod metadata;
 mod resources;
@@ -17,6 +18,7 @@ mod stacks;
 
 pub use credentials::CredentialRow;
 pub use events::EventRow;
+pub use identity::{ProjectRow, TokenRow, UserRow};
 pub use leases::{Lease, now_millis};
 pub use metadata::MetadataRow;
 pub use resources::ResourceRow;
