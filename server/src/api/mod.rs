@@ -94,6 +94,16 @@ pub fn router(state: ApiState) -> Router {
             get(software_configs::show).delete(software_configs::delete),
         )
         .route(
+            "/software_deployments",
+            get(software_deployments::list).post(software_deployments::create),
+        )
+        .route(
+            "/software_deployments/{deployment_id}",
+            get(software_deployments::show)
+                .put(software_deployments::update)
+                .delete(software_deployments::delete),
+        )
+        .route(
             "/software_deployments/metadata/{server_id}",
             get(software_deployments::server_metadata),
         )

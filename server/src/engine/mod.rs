@@ -376,6 +376,12 @@ impl Engine {
             Err(ResourceError::ActionInProgress(m)) => {
                 return Err(EngineError::Conflict("ActionInProgress", m));
             }
+            Err(ResourceError::Raised {
+                heat_type: "ResourceNotAvailable",
+                message,
+            }) => {
+                return Err(EngineError::NotFound("ResourceNotAvailable", message));
+            }
             Err(ResourceError::Store(e)) => return Err(e.into()),
             Err(e) => return Err(EngineError::BadRequest("Error", e.to_string())),
         };
