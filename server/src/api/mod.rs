@@ -10,6 +10,7 @@ mod events;
 mod format;
 mod identity;
 mod resources;
+mod snapshots;
 mod software_configs;
 mod software_deployments;
 mod stack_updates;
@@ -84,6 +85,19 @@ pub fn router(state: ApiState) -> Router {
             post(resources::signal),
         )
         .route("/stacks/{stack}/{id}/events", get(events::list))
+        // Snapshots.
+        .route(
+            "/stacks/{stack}/{id}/snapshots",
+            get(snapshots::list).post(snapshots::create),
+        )
+        .route(
+            "/stacks/{stack}/{id}/snapshots/{snapshot}",
+            get(snapshots::show).delete(snapshots::delete),
+        )
+        .route(
+            "/stacks/{stack}/{id}/snapshots/{snapshot}/restore",
+            post(snapshots::restore),
+        )
         .route("/validate", post(validate::validate))
         .route(
             "/software_configs",

@@ -18,6 +18,7 @@ pub mod preview;
 pub mod scheduler;
 pub mod server_metadata;
 pub mod services;
+pub mod snapshots;
 pub mod stack_actions;
 mod stack_control;
 
@@ -186,6 +187,17 @@ impl Engine {
         stack: &StackRow,
         request: StackRequest,
     ) -> Result<(), EngineError> {
+        self.update_stack_as(stack, request, "UPDATE").await
+    }
+
+    /// An update recorded as the stack action `action` (`UPDATE`, or `RESTORE` from a
+    /// snapshot, which does not check `immutable` parameters: it returns to old values).
+    pub(crate) async fn update_stack_as(
+        &self,
+        stack: &StackRow,
+        request: StackRequest,
+        action: &'static str,
+    ) -> Result<(), EngineError> {
         // Heat's order: suspended and deleting stacks are refused before anything else.
         for (action, word) in [("SUSPEND", "suspended"), ("DELETE", "deleting")] {
             if stack.action == action {
@@ -210,7 +222,9 @@ impl Engine {
         self.check_resource_limit(prepared.template.resources.len())?;
         // Heat compares with the values the stack has now; a stack whose stored definition
         // no longer resolves has nothing to compare with.
-        if let Ok((_, old_values)) = stored_definition(stack) {
+        if action == "UPDATE"
+            && let Ok((_, old_values)) = stored_definition(stack)
+        {
             validate::check_immutable(&prepared.template, &old_values, &prepared.params)?;
         }
         let mut updated = stack.clone();
@@ -236,12 +250,12 @@ impl Engine {
             &self.services,
             &stack.id,
             &stack.name,
-            "UPDATE",
+            action,
             "IN_PROGRESS",
-            "Stack UPDATE started",
+            &format!("Stack {action} started"),
         )
         .await?;
-        self.spawn_converge(&updated, "UPDATE", prepared);
+        self.spawn_converge(&updated, action, prepared);
         Ok(())
     }
 
@@ -296,6 +310,11 @@ impl Engine {
             ));
         }
         self.claim(&stack.id).await?;
+        // As Heat, a stack's snapshots go when its delete starts.
+        self.services
+            .store
+            .delete_stack_snapshots(&stack.id)
+            .await?;
         events::stack_state(
             &self.services,
             &stack.id,

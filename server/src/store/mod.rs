@@ -11,6 +11,7 @@ mod leases;
 mod metadata;
 mod resources;
 mod settings;
+mod snapshots;
 mod software;
 mod stacks;
 
@@ -19,6 +20,7 @@ pub use events::EventRow;
 pub use leases::{Lease, now_millis};
 pub use metadata::MetadataRow;
 pub use resources::ResourceRow;
+pub use snapshots::SnapshotRow;
 pub use software::{ConfigRow, DeploymentRow};
 pub use stacks::StackRow;
 
