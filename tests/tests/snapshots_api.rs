@@ -346,3 +346,234 @@ async fn openstack_cli_manages_snapshots() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     server.stop().await;
 }
+
+const ADOPTABLE: &str = r##"heat_template_version: 2018-08-31
+resources:
+  server:
+    type: OS::Heat::DeployedServer
+    properties: {software_config_transport: POLL_TEMP_URL}
+  config:
+    type: OS::Heat::SoftwareConfig
+    properties: {group: script, config: "#!/bin/sh\necho hi\n"}
+  deployment:
+    type: OS::Heat::SoftwareDeployment
+    properties:
+      config: {get_resource: config}
+      server: {get_resource: server}
+      signal_transport: NO_SIGNAL
+  secret:
+    type: OS::Heat::RandomString
+    properties: {length: 10}
+outputs:
+  secret: {value: {get_attr: [secret, value]}}
+"##;
+
+#[tokio::test]
+async fn abandon_export_and_adopt_are_off_by_default() {
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let stack = api
+        .create_stack("plain", TEMPLATE, json!({}))
+        .await
+        .unwrap();
+    wait_done(&api, &stack).await;
+    for (method, path) in [
+        (Method::DELETE, format!("{stack}/abandon")),
+        (Method::GET, format!("{stack}/export")),
+    ] {
+        let (status, body) = api.call(method, &path, None).await.unwrap();
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_eq!(body["error"]["type"], "NotSupported");
+        assert_eq!(body["error"]["message"], "Stack Abandon is not supported.");
+    }
+    let (status, body) = api
+        .call(
+            Method::POST,
+            "/stacks",
+            Some(json!({"stack_name": "adopted", "adopt_stack_data": "{}"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["type"], "NotSupported");
+    assert_eq!(body["error"]["message"], "Stack Adopt is not supported.");
+    // The stack is untouched.
+    let (_, shown) = api.get(&stack).await.unwrap();
+    assert_eq!(shown["stack"]["stack_status"], "CREATE_COMPLETE");
+    server.stop().await;
+}
+
+/// The `deployments` of the document at a server's metadata URL, as an agent gets them.
+async fn polled_deployments(url: &str) -> Vec<Value> {
+    let doc: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+    doc["deployments"].as_array().cloned().unwrap_or_default()
+}
+
+async fn physical_id(api: &Api, stack: &str, name: &str) -> String {
+    let (_, res) = api.get(&format!("{stack}/resources/{name}")).await.unwrap();
+    res["resource"]["physical_resource_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn an_abandoned_stack_keeps_its_resources_and_is_adopted_back() {
+    let server = Server::start_with(
+        updraft_e2e::Backend::Sqlite,
+        &["--enable-stack-abandon", "--enable-stack-adopt"],
+    )
+    .await
+    .unwrap();
+    let api = server.api();
+    let stack = api
+        .create_stack("aband", ADOPTABLE, json!({}))
+        .await
+        .unwrap();
+    let done = wait_done(&api, &stack).await;
+    assert_eq!(done["stack_status"], "CREATE_COMPLETE", "{done}");
+    let secret = Api::output(&done, "secret");
+    let deployment = physical_id(&api, &stack, "deployment").await;
+    let url = api.metadata_url(&stack, "server").await.unwrap();
+    assert_eq!(polled_deployments(&url).await.len(), 1);
+
+    // Export changes nothing.
+    let (status, exported) = api.get(&format!("{stack}/export")).await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{exported}");
+    assert_eq!(exported["name"], "aband");
+    assert_eq!(exported["id"], done["id"]);
+    assert_eq!(exported["project_id"], "demo");
+    assert_eq!(
+        exported["resources"]["deployment"]["resource_id"],
+        deployment.as_str()
+    );
+    assert_eq!(
+        exported["resources"]["deployment"]["type"],
+        "OS::Heat::SoftwareDeployment"
+    );
+    assert!(exported["template"]["resources"]["server"].is_object());
+    let (_, shown) = api.get(&stack).await.unwrap();
+    assert_eq!(shown["stack"]["stack_status"], "CREATE_COMPLETE");
+
+    // Abandon: the same data; the stack is gone, its deployment and metadata are not.
+    let (status, data) = api
+        .call(Method::DELETE, &format!("{stack}/abandon"), None)
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK, "{data}");
+    assert_eq!(data["resources"], exported["resources"]);
+    let (status, _) = api.get("/stacks/aband").await.unwrap();
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = api
+        .get(&format!("/software_deployments/{deployment}"))
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(polled_deployments(&url).await.len(), 1);
+    // The stack's own DELETE events, none for its resources.
+    let (_, events) = api.get(&format!("{stack}/events")).await.unwrap();
+    let events = events["events"].as_array().unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["resource_name"] == "aband" && e["resource_status"] == "DELETE_COMPLETE"),
+        "{events:?}"
+    );
+    assert!(
+        !events.iter().any(|e| e["resource_name"] != "aband"
+            && e["resource_status"].as_str().unwrap().starts_with("DELETE")),
+        "{events:?}"
+    );
+
+    // Adopt it back (heatclient sends the data as a string and no template).
+    let (status, body) = api
+        .call(
+            Method::POST,
+            "/stacks",
+            Some(
+                json!({"stack_name": "adopted", "adopt_stack_data": data.to_string(),
+                        "parameters": {}, "files": {}, "environment": {},
+                        "disable_rollback": true}),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let adopted = format!("/stacks/adopted/{}", body["stack"]["id"].as_str().unwrap());
+    let done = wait_done(&api, &adopted).await;
+    assert_eq!(done["stack_status"], "ADOPT_COMPLETE", "{done}");
+    assert_eq!(
+        done["stack_status_reason"],
+        "Stack ADOPT completed successfully"
+    );
+    assert_eq!(Api::output(&done, "secret"), secret);
+    assert_eq!(physical_id(&api, &adopted, "deployment").await, deployment);
+    let (_, res) = api
+        .get(&format!("{adopted}/resources/deployment"))
+        .await
+        .unwrap();
+    assert_eq!(res["resource"]["resource_status"], "ADOPT_COMPLETE");
+    // Nothing was redeployed: still the one deployment, with the same derived config.
+    let polled = polled_deployments(&url).await;
+    assert_eq!(polled.len(), 1, "{polled:?}");
+
+    // The adopted stack owns the deployment now: deleting it deletes the deployment.
+    let (status, _) = api.call(Method::DELETE, &adopted, None).await.unwrap();
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let gone = wait_done(&api, &adopted).await;
+    assert_eq!(gone["stack_status"], "DELETE_COMPLETE", "{gone}");
+    let (status, _) = api
+        .get(&format!("/software_deployments/{deployment}"))
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn openstack_cli_abandons_and_adopts() {
+    let Some(cli) = openstack_cli() else { return };
+    let server = Server::start_with(
+        updraft_e2e::Backend::Sqlite,
+        &["--enable-stack-abandon", "--enable-stack-adopt"],
+    )
+    .await
+    .unwrap();
+    let api = server.api();
+    let stack = api
+        .create_stack("cliab", TEMPLATE, json!({"v": "kept"}))
+        .await
+        .unwrap();
+    let done = wait_done(&api, &stack).await;
+    let secret = Api::output(&done, "secret");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("abandon.json");
+    let file = file.to_str().unwrap();
+
+    let (ok, out, err) = openstack(
+        &cli,
+        &api,
+        &["stack", "abandon", "--output-file", file, "cliab"],
+    )
+    .await;
+    assert!(ok, "{out}\n{err}");
+    let data: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    assert_eq!(data["name"], "cliab");
+    let (status, _) = api.get("/stacks/cliab").await.unwrap();
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (ok, out, err) = openstack(
+        &cli,
+        &api,
+        &["stack", "adopt", "--adopt-file", file, "--wait", "cliback"],
+    )
+    .await;
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("ADOPT_COMPLETE"), "{out}");
+    let (_, shown) = api.get("/stacks/cliback").await.unwrap();
+    let shown = &shown["stack"];
+    assert_eq!(shown["stack_status"], "ADOPT_COMPLETE", "{shown}");
+    assert_eq!(Api::output(shown, "secret"), secret);
+    assert_eq!(Api::output(shown, "out"), "kept");
+    server.stop().await;
+}

@@ -1,6 +1,7 @@
 //! HTTP: the Heat-compatible native API under `/v1/{project}`, and the capability URLs
 //! under `/temp_url/v1`. Handlers parse, authorise and call the engine; nothing else.
 
+mod abandon;
 mod actions;
 mod auth;
 mod cfn_api;
@@ -23,7 +24,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::middleware;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use tower_http::limit::RequestBodyLimitLayer;
 
 pub use error::ApiError;
@@ -98,6 +99,9 @@ pub fn router(state: ApiState) -> Router {
             "/stacks/{stack}/{id}/snapshots/{snapshot}/restore",
             post(snapshots::restore),
         )
+        // Abandon and export (behind `--enable-stack-abandon`).
+        .route("/stacks/{stack}/{id}/abandon", delete(abandon::abandon))
+        .route("/stacks/{stack}/{id}/export", get(abandon::export))
         .route("/validate", post(validate::validate))
         .route(
             "/software_configs",

@@ -4,6 +4,7 @@
 //! Architecture invariant: every state change is persisted (with an event) before the next
 //! step acts on it; handlers in `api/` only parse, authorise and call [`Engine`].
 
+pub mod abandon;
 pub mod breakpoints;
 pub mod bus;
 pub mod converge;
@@ -118,6 +119,20 @@ impl Engine {
         name: &str,
         request: StackRequest,
     ) -> Result<StackRow, EngineError> {
+        self.create_stack_adopting(project, name, request, None)
+            .await
+    }
+
+    /// [`Engine::create_stack`], or with `adopted` (the `resources` of Heat's abandon data)
+    /// Heat's adopt: the stack action is `ADOPT` and the resources found there take over
+    /// their physical resources instead of creating them (`engine/abandon.rs`).
+    pub(crate) async fn create_stack_adopting(
+        &self,
+        project: &str,
+        name: &str,
+        request: StackRequest,
+        adopted: Option<&Map<String, Value>>,
+    ) -> Result<StackRow, EngineError> {
         let valid_name = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
             && name.len() <= 255
             && name
@@ -140,13 +155,14 @@ impl Engine {
                 format!("The Stack ({name}) already exists."),
             ));
         }
+        let action = if adopted.is_some() { "ADOPT" } else { "CREATE" };
         let stack = StackRow {
             id: uuid::Uuid::new_v4().to_string(),
             project: project.to_string(),
             name: name.to_string(),
-            action: "CREATE".into(),
+            action: action.into(),
             status: "IN_PROGRESS".into(),
-            status_reason: "Stack CREATE started".into(),
+            status_reason: format!("Stack {action} started"),
             template: request.template.clone(),
             environment: prepared.environment.clone(),
             files: request.files.clone(),
@@ -158,13 +174,19 @@ impl Engine {
             deleted_at: None,
             ..Default::default()
         };
-        lifecycle::insert_new_stack(&self.services, &stack, &prepared.template).await?;
+        match adopted {
+            Some(resources) => {
+                abandon::insert_adopted_stack(&self.services, &stack, &prepared.template, resources)
+                    .await?
+            }
+            None => lifecycle::insert_new_stack(&self.services, &stack, &prepared.template).await?,
+        }
         self.claim(&stack.id).await?;
         self.services
             .store
             .add_resource_total(&stack.id, prepared.template.resources.len() as i64)
             .await?;
-        self.spawn_converge(&stack, "CREATE", prepared);
+        self.spawn_converge(&stack, action, prepared);
         Ok(stack)
     }
 
