@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use updraft_e2e::{Api, Server, one_deployment_template};
+use updraft_e2e::{Api, Backend, Server, one_deployment_template, postgres_available};
 
 const TEMPLATE: &str = r#"heat_template_version: 2018-08-31
 parameters:
@@ -52,7 +52,21 @@ async fn stack_events(api: &Api, stack: &str, name: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn snapshots_are_taken_listed_restored_and_deleted() {
-    let server = Server::start().await.unwrap();
+    snapshot_round_trip(Backend::Sqlite).await;
+}
+
+/// The same on PostgreSQL (migration 0007 there too).
+#[tokio::test]
+async fn snapshots_work_on_postgres() {
+    if !postgres_available() {
+        eprintln!("skipping: no PostgreSQL server (CI=true makes this a failure)");
+        return;
+    }
+    snapshot_round_trip(Backend::Postgres).await;
+}
+
+async fn snapshot_round_trip(backend: Backend) {
+    let server = Server::start_with(backend, &[]).await.unwrap();
     let api = server.api();
     let stack = api
         .create_stack("snappy", TEMPLATE, json!({"v": "one"}))
@@ -420,7 +434,7 @@ async fn physical_id(api: &Api, stack: &str, name: &str) -> String {
 #[tokio::test]
 async fn an_abandoned_stack_keeps_its_resources_and_is_adopted_back() {
     let server = Server::start_with(
-        updraft_e2e::Backend::Sqlite,
+        Backend::Sqlite,
         &["--enable-stack-abandon", "--enable-stack-adopt"],
     )
     .await
@@ -534,7 +548,7 @@ async fn an_abandoned_stack_keeps_its_resources_and_is_adopted_back() {
 async fn openstack_cli_abandons_and_adopts() {
     let Some(cli) = openstack_cli() else { return };
     let server = Server::start_with(
-        updraft_e2e::Backend::Sqlite,
+        Backend::Sqlite,
         &["--enable-stack-abandon", "--enable-stack-adopt"],
     )
     .await

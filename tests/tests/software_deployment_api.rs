@@ -156,7 +156,7 @@ async fn deployments_are_created_listed_updated_and_deleted() {
         .get(&format!("/software_deployments?server_id={server_id}"))
         .await
         .unwrap();
-    assert_eq!(ids(&one), [id.clone()]);
+    assert_eq!(ids(&one), [id.as_str()]);
 
     let (status, shown) = api
         .get(&format!("/software_deployments/{id}"))
