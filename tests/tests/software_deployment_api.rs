@@ -481,3 +481,48 @@ async fn a_signal_before_the_deployment_row_exists_is_resource_not_available() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_agent_runs_a_deployment_made_through_the_api() {
+    let server = Server::start().await.unwrap();
+    let api = server.api();
+    let (server_id, url) = server_stack(&api, "agentsrv").await;
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let mut agent = updraft_e2e::Agent::start(&url, &dir.path().join("state"), &[]).unwrap();
+    let (status, body) = api
+        .call(
+            Method::POST,
+            "/software_configs",
+            Some(json!({"name": "touch", "group": "script",
+                        "config": format!("#!/bin/sh\necho $greeting > {}\n", marker.display()),
+                        "inputs": [{"name": "greeting", "value": "hello"}]})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let config = body["software_config"]["id"].as_str().unwrap().to_string();
+    let (status, body) = api
+        .call(
+            Method::POST,
+            "/software_deployments",
+            Some(json!({"config_id": config, "server_id": server_id,
+                        "action": "CREATE", "status": "IN_PROGRESS"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !marker.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the agent never ran the deployment: {}",
+            agent.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(std::fs::read_to_string(&marker).unwrap().trim(), "hello");
+    assert!(agent.is_running());
+    agent.kill().await;
+    server.stop().await;
+}
