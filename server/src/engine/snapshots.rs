@@ -181,3 +181,82 @@ impl Engine {
         self.update_stack_as(stack, request, "RESTORE").await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::auth::temp_url::TempUrls;
+    use crate::engine::notifier::Notifier;
+    use crate::engine::services::Services;
+    use crate::resources::Registry;
+
+    async fn engine() -> (Engine, tempfile::TempDir) {
+        let (store, dir) = crate::store::test_store().await;
+        let services = Arc::new(Services {
+            store,
+            temp_urls: TempUrls::new("http://127.0.0.1:9", b"key".to_vec()),
+            notifier: Notifier::default(),
+            registry: Registry::builtin(),
+            limits: Default::default(),
+            node: Default::default(),
+            transports: Default::default(),
+        });
+        (Engine::new(services), dir)
+    }
+
+    async fn settled(engine: &Engine, id: &str) -> StackRow {
+        for _ in 0..200 {
+            let stack = engine.services.store.stack(id).await.unwrap().unwrap();
+            if stack.status != "IN_PROGRESS" {
+                return stack;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("stack {id} still in progress");
+    }
+
+    #[tokio::test]
+    async fn a_stack_delete_deletes_its_snapshots_and_busy_stacks_refuse_them() {
+        let (engine, _dir) = engine().await;
+        let request = StackRequest {
+            template: json!({"heat_template_version": "2018-08-31",
+                             "resources": {"v": {"type": "OS::Heat::Value",
+                                                 "properties": {"value": "x"}}}}),
+            parameters: Map::new(),
+            environment: json!({}),
+            files: json!({}),
+            timeout_mins: None,
+            disable_rollback: true,
+        };
+        let stack = engine.create_stack("p", "s", request).await.unwrap();
+        // Still being created: 409.
+        let busy = engine.snapshot_stack(&stack, "early").await;
+        assert!(
+            matches!(busy, Err(EngineError::Conflict("ActionInProgress", _))),
+            "{busy:?}"
+        );
+        let stack = settled(&engine, &stack.id).await;
+        let snap = engine.snapshot_stack(&stack, "one").await.unwrap();
+        assert_eq!(snap.data["resources"]["v"]["properties"]["value"], "x");
+        let stack = engine
+            .services
+            .store
+            .stack(&stack.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (stack.action.as_str(), stack.status.as_str()),
+            ("SNAPSHOT", "COMPLETE")
+        );
+        let store = &engine.services.store;
+        assert_eq!(store.stack_snapshots(&stack.id).await.unwrap().len(), 1);
+        engine.delete_stack(&stack).await.unwrap();
+        settled(&engine, &stack.id).await;
+        assert!(store.stack_snapshots(&stack.id).await.unwrap().is_empty());
+        assert!(store.snapshot(&snap.id).await.unwrap().is_none());
+    }
+}
