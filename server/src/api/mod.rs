@@ -1,6 +1,7 @@
 //! HTTP: the Heat-compatible native API under `/v1/{project}`, and the capability URLs
 //! under `/temp_url/v1`. Handlers parse, authorise and call the engine; nothing else.
 
+mod abandon;
 mod actions;
 mod auth;
 mod cfn_api;
@@ -14,6 +15,7 @@ mod request_conventions;
 mod resource_types;
 mod resources;
 mod service_info;
+mod snapshots;
 mod software_configs;
 mod software_deployments;
 mod stack_list;
@@ -28,7 +30,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::middleware;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use tower_http::limit::RequestBodyLimitLayer;
 
 pub use error::ApiError;
@@ -95,6 +97,22 @@ pub fn router(state: ApiState) -> Router {
             post(resources::signal),
         )
         .route("/stacks/{stack}/{id}/events", get(events::list))
+        // Snapshots.
+        .route(
+            "/stacks/{stack}/{id}/snapshots",
+            get(snapshots::list).post(snapshots::create),
+        )
+        .route(
+            "/stacks/{stack}/{id}/snapshots/{snapshot}",
+            get(snapshots::show).delete(snapshots::delete),
+        )
+        .route(
+            "/stacks/{stack}/{id}/snapshots/{snapshot}/restore",
+            post(snapshots::restore),
+        )
+        // Abandon and export (behind `--enable-stack-abandon`).
+        .route("/stacks/{stack}/{id}/abandon", delete(abandon::abandon))
+        .route("/stacks/{stack}/{id}/export", get(abandon::export))
         .route("/validate", post(validate::validate))
         .route("/resource_types", get(resource_types::list))
         .route("/resource_types/{type}", get(resource_types::show))
@@ -112,6 +130,16 @@ pub fn router(state: ApiState) -> Router {
         .route(
             "/software_configs/{config_id}",
             get(software_configs::show).delete(software_configs::delete),
+        )
+        .route(
+            "/software_deployments",
+            get(software_deployments::list).post(software_deployments::create),
+        )
+        .route(
+            "/software_deployments/{deployment_id}",
+            get(software_deployments::show)
+                .put(software_deployments::update)
+                .delete(software_deployments::delete),
         )
         .route(
             "/software_deployments/metadata/{server_id}",

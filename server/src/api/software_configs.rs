@@ -51,6 +51,41 @@ async fn project_config(state: &ApiState, project: &str, id: &str) -> Result<Con
     }
 }
 
+/// `inputs` without their `value`s: a derived config made by a client (`openstack software
+/// deployment create` builds it itself) carries them, which Heat's input schema allows
+/// here though a template's config resource may not.
+fn without_values(list: &Value) -> Value {
+    match list {
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| match i {
+                    Value::Object(m) => {
+                        let mut m = m.clone();
+                        m.remove("value");
+                        Value::Object(m)
+                    }
+                    other => other.clone(),
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The normalised inputs with each given `value` put back.
+fn with_values(normalised: Value, given: Option<&Value>) -> Value {
+    let (Value::Array(mut items), Some(Value::Array(given))) = (normalised, given) else {
+        return Value::Array(Vec::new());
+    };
+    for (item, source) in items.iter_mut().zip(given) {
+        if let (Value::Object(m), Some(v)) = (item, source.get("value")) {
+            m.insert("value".into(), v.clone());
+        }
+    }
+    Value::Array(items)
+}
+
 /// `POST /v1/{project}/software_configs`.
 pub async fn create(
     State(state): State<ApiState>,
@@ -81,7 +116,8 @@ pub async fn create(
             Some(_) => return Err(ApiError::bad_request(format!("{key}: must be a list"))),
         }
         if let Some(list) = body.get(key) {
-            validate_io(list, key, outputs).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            validate_io(&without_values(list), key, outputs)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
         }
     }
     let options = match body.get("options") {
@@ -95,7 +131,7 @@ pub async fn create(
         name,
         group,
         config: body.get("config").cloned().unwrap_or(Value::Null),
-        inputs: normalise_inputs(body.get("inputs")),
+        inputs: with_values(normalise_inputs(body.get("inputs")), body.get("inputs")),
         outputs: normalise_outputs(body.get("outputs")),
         options,
         created_at: now_timestamp(),

@@ -253,8 +253,13 @@ pub async fn create(
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::bad_request("No stack name specified"))?
         .to_string();
-    let request = stack_request(&body)?;
-    let stack = state.engine.create_stack(&project, &name, request).await?;
+    let stack = match body.get("adopt_stack_data").filter(|d| !d.is_null()) {
+        Some(data) => super::abandon::adopt(&state, &project, &name, &body, data).await?,
+        None => {
+            let request = stack_request(&body)?;
+            state.engine.create_stack(&project, &name, request).await?
+        }
+    };
     let href = stack_href(&base_url(&headers), &stack);
     Ok((
         StatusCode::CREATED,

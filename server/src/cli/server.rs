@@ -37,6 +37,13 @@ pub struct ServerArgs {
     /// Deepest nesting of stacks (Heat's `max_nested_stack_depth`).
     #[arg(long, default_value_t = 5)]
     max_nested_stack_depth: i64,
+    /// Serve `DELETE /stacks/{name}/{id}/abandon` and `GET …/export` (Heat's
+    /// `enable_stack_abandon`): the stack is forgotten, its physical resources kept.
+    #[arg(long)]
+    enable_stack_abandon: bool,
+    /// Accept `adopt_stack_data` in `POST /stacks` (Heat's `enable_stack_adopt`).
+    #[arg(long)]
+    enable_stack_adopt: bool,
     /// This node's id in stack leases when several nodes share a PostgreSQL database
     /// (default `<hostname>:<port>`, stable across restarts).
     #[arg(long, env = "UPDRAFT_NODE_ID")]
@@ -96,6 +103,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
             limits: Limits {
                 max_nested_depth: args.max_nested_stack_depth,
                 max_resources_per_stack: args.max_resources_per_stack,
+                enable_stack_abandon: args.enable_stack_abandon,
+                enable_stack_adopt: args.enable_stack_adopt,
             },
             node_id: args.node_id,
             lease: std::time::Duration::from_secs(args.lease_seconds.max(1)),

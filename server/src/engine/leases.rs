@@ -97,33 +97,36 @@ impl Engine {
                     self.spawn_traversal(stack, t);
                 }
             }
-            action @ ("CREATE" | "UPDATE" | "ROLLBACK") => match stored_definition(stack) {
-                Ok((template, params)) => {
-                    let action = match action {
-                        "CREATE" => "CREATE",
-                        "UPDATE" => "UPDATE",
-                        _ => "ROLLBACK",
-                    };
-                    let prepared = Prepared {
-                        template,
-                        params,
-                        environment: stack.environment.clone(),
-                    };
-                    self.spawn_converge(stack, action, prepared);
+            action @ ("CREATE" | "UPDATE" | "ROLLBACK" | "RESTORE") => {
+                match stored_definition(stack) {
+                    Ok((template, params)) => {
+                        let action = match action {
+                            "CREATE" => "CREATE",
+                            "UPDATE" => "UPDATE",
+                            "RESTORE" => "RESTORE",
+                            _ => "ROLLBACK",
+                        };
+                        let prepared = Prepared {
+                            template,
+                            params,
+                            environment: stack.environment.clone(),
+                        };
+                        self.spawn_converge(stack, action, prepared);
+                    }
+                    Err(e) => {
+                        let reason = format!("Resource {action} failed: {e}");
+                        events::stack_state(
+                            &self.services,
+                            &stack.id,
+                            &stack.name,
+                            action,
+                            "FAILED",
+                            &reason,
+                        )
+                        .await?;
+                    }
                 }
-                Err(e) => {
-                    let reason = format!("Resource {action} failed: {e}");
-                    events::stack_state(
-                        &self.services,
-                        &stack.id,
-                        &stack.name,
-                        action,
-                        "FAILED",
-                        &reason,
-                    )
-                    .await?;
-                }
-            },
+            }
             other => {
                 let reason = format!("Engine went down during stack {other}");
                 events::stack_state(

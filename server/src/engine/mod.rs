@@ -4,6 +4,7 @@
 //! Architecture invariant: every state change is persisted (with an event) before the next
 //! step acts on it; handlers in `api/` only parse, authorise and call [`Engine`].
 
+pub mod abandon;
 pub mod breakpoints;
 pub mod bus;
 pub mod converge;
@@ -18,6 +19,7 @@ pub mod preview;
 pub mod scheduler;
 pub mod server_metadata;
 pub mod services;
+pub mod snapshots;
 pub mod stack_actions;
 mod stack_control;
 
@@ -119,6 +121,20 @@ impl Engine {
         name: &str,
         request: StackRequest,
     ) -> Result<StackRow, EngineError> {
+        self.create_stack_adopting(project, name, request, None)
+            .await
+    }
+
+    /// [`Engine::create_stack`], or with `adopted` (the `resources` of Heat's abandon data)
+    /// Heat's adopt: the stack action is `ADOPT` and the resources found there take over
+    /// their physical resources instead of creating them (`engine/abandon.rs`).
+    pub(crate) async fn create_stack_adopting(
+        &self,
+        project: &str,
+        name: &str,
+        request: StackRequest,
+        adopted: Option<&Map<String, Value>>,
+    ) -> Result<StackRow, EngineError> {
         let valid_name = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
             && name.len() <= 255
             && name
@@ -141,13 +157,14 @@ impl Engine {
                 format!("The Stack ({name}) already exists."),
             ));
         }
+        let action = if adopted.is_some() { "ADOPT" } else { "CREATE" };
         let stack = StackRow {
             id: uuid::Uuid::new_v4().to_string(),
             project: project.to_string(),
             name: name.to_string(),
-            action: "CREATE".into(),
+            action: action.into(),
             status: "IN_PROGRESS".into(),
-            status_reason: "Stack CREATE started".into(),
+            status_reason: format!("Stack {action} started"),
             template: request.template.clone(),
             environment: prepared.environment.clone(),
             files: request.files.clone(),
@@ -160,13 +177,19 @@ impl Engine {
             tags: request.tags.clone(),
             ..Default::default()
         };
-        lifecycle::insert_new_stack(&self.services, &stack, &prepared.template).await?;
+        match adopted {
+            Some(resources) => {
+                abandon::insert_adopted_stack(&self.services, &stack, &prepared.template, resources)
+                    .await?
+            }
+            None => lifecycle::insert_new_stack(&self.services, &stack, &prepared.template).await?,
+        }
         self.claim(&stack.id).await?;
         self.services
             .store
             .add_resource_total(&stack.id, prepared.template.resources.len() as i64)
             .await?;
-        self.spawn_converge(&stack, "CREATE", prepared);
+        self.spawn_converge(&stack, action, prepared);
         Ok(stack)
     }
 
@@ -188,6 +211,17 @@ impl Engine {
         &self,
         stack: &StackRow,
         request: StackRequest,
+    ) -> Result<(), EngineError> {
+        self.update_stack_as(stack, request, "UPDATE").await
+    }
+
+    /// An update recorded as the stack action `action` (`UPDATE`, or `RESTORE` from a
+    /// snapshot, which does not check `immutable` parameters: it returns to old values).
+    pub(crate) async fn update_stack_as(
+        &self,
+        stack: &StackRow,
+        request: StackRequest,
+        action: &'static str,
     ) -> Result<(), EngineError> {
         // Heat's order: suspended and deleting stacks are refused before anything else.
         for (action, word) in [("SUSPEND", "suspended"), ("DELETE", "deleting")] {
@@ -213,7 +247,9 @@ impl Engine {
         self.check_resource_limit(prepared.template.resources.len())?;
         // Heat compares with the values the stack has now; a stack whose stored definition
         // no longer resolves has nothing to compare with.
-        if let Ok((_, old_values)) = stored_definition(stack) {
+        if action == "UPDATE"
+            && let Ok((_, old_values)) = stored_definition(stack)
+        {
             validate::check_immutable(&prepared.template, &old_values, &prepared.params)?;
         }
         let mut updated = stack.clone();
@@ -240,12 +276,12 @@ impl Engine {
             &self.services,
             &stack.id,
             &stack.name,
-            "UPDATE",
+            action,
             "IN_PROGRESS",
-            "Stack UPDATE started",
+            &format!("Stack {action} started"),
         )
         .await?;
-        self.spawn_converge(&updated, "UPDATE", prepared);
+        self.spawn_converge(&updated, action, prepared);
         Ok(())
     }
 
@@ -300,6 +336,11 @@ impl Engine {
             ));
         }
         self.claim(&stack.id).await?;
+        // As Heat, a stack's snapshots go when its delete starts.
+        self.services
+            .store
+            .delete_stack_snapshots(&stack.id)
+            .await?;
         events::stack_state(
             &self.services,
             &stack.id,
@@ -379,6 +420,12 @@ impl Engine {
             }
             Err(ResourceError::ActionInProgress(m)) => {
                 return Err(EngineError::Conflict("ActionInProgress", m));
+            }
+            Err(ResourceError::Raised {
+                heat_type: "ResourceNotAvailable",
+                message,
+            }) => {
+                return Err(EngineError::NotFound("ResourceNotAvailable", message));
             }
             Err(ResourceError::Store(e)) => return Err(e.into()),
             Err(e) => return Err(EngineError::BadRequest("Error", e.to_string())),

@@ -84,21 +84,29 @@ impl Default for Node {
     }
 }
 
-/// Limits on stack trees (Heat's `max_nested_stack_depth`, `max_resources_per_stack`).
+/// Limits on stack trees (Heat's `max_nested_stack_depth`, `max_resources_per_stack`) and
+/// the switches of optional stack operations (Heat's `enable_stack_abandon`,
+/// `enable_stack_adopt`).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Deepest nesting below a top-level stack.
     pub max_nested_depth: i64,
     /// Resources in a whole tree; negative means no limit.
     pub max_resources_per_stack: i64,
+    /// Whether `DELETE …/abandon` and `GET …/export` are served.
+    pub enable_stack_abandon: bool,
+    /// Whether `POST /stacks` takes `adopt_stack_data`.
+    pub enable_stack_adopt: bool,
 }
 
 impl Default for Limits {
-    /// Heat's defaults: depth 5, 1000 resources.
+    /// Heat's defaults: depth 5, 1000 resources, no abandon or adopt.
     fn default() -> Self {
         Limits {
             max_nested_depth: 5,
             max_resources_per_stack: 1000,
+            enable_stack_abandon: false,
+            enable_stack_adopt: false,
         }
     }
 }

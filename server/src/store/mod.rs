@@ -13,6 +13,7 @@ mod metadata;
 mod resources;
 mod services;
 mod settings;
+mod snapshots;
 mod software;
 mod stacks;
 
@@ -23,6 +24,7 @@ pub use leases::{Lease, now_millis};
 pub use metadata::MetadataRow;
 pub use resources::ResourceRow;
 pub use services::ServiceRow;
+pub use snapshots::SnapshotRow;
 pub use software::{ConfigRow, DeploymentRow};
 pub use stacks::StackRow;
 

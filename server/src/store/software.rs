@@ -186,6 +186,34 @@ impl Store {
         row.as_ref().map(deployment_from_row).transpose()
     }
 
+    /// The deployments of `project` (only those to `server_id` when given), oldest first.
+    pub async fn project_deployments(
+        &self,
+        project: &str,
+        server_id: Option<&str>,
+    ) -> Result<Vec<DeploymentRow>, StoreError> {
+        let rows = match server_id {
+            None => {
+                sqlx::query(sql(format!(
+                    "SELECT {DEPLOYMENT_COLUMNS} FROM software_deployments WHERE project = $1 ORDER BY created_at, id"
+                )))
+                .bind(project)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            Some(server) => {
+                sqlx::query(sql(format!(
+                    "SELECT {DEPLOYMENT_COLUMNS} FROM software_deployments WHERE project = $1 AND server_id = $2 ORDER BY created_at, id"
+                )))
+                .bind(project)
+                .bind(server)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(deployment_from_row).collect()
+    }
+
     /// Records a signal's result, but only while the deployment is still `IN_PROGRESS`
     /// (late and duplicate signals are ignored, as in Heat). Returns whether it applied.
     pub async fn complete_deployment(

@@ -639,6 +639,20 @@ impl ResourceType for SoftwareDeployment {
         current: &ResourceRow,
         body: Value,
     ) -> Result<String, ResourceError> {
+        // The resource records its physical id a moment before the deployment row exists;
+        // a signal in between finds nothing to apply to yet (Heat: not yet created).
+        if ctx
+            .services
+            .store
+            .deployment(&current.physical_id)
+            .await?
+            .is_none()
+        {
+            return Err(ResourceError::Raised {
+                heat_type: "ResourceNotAvailable",
+                message: format!("The Resource ({}) is not available.", current.name),
+            });
+        }
         let reason = apply_signal(ctx.services, &current.physical_id, &body).await?;
         Ok(reason.unwrap_or_else(|| {
             format!(

@@ -1,0 +1,113 @@
+//! Stack snapshots (reference heat-server.md §3.2): `POST /stacks/{name}/{id}/snapshots`
+//! (200, the snapshot itself), `GET …/snapshots` (`{"snapshots": [...]}`), `GET` and
+//! `DELETE …/snapshots/{sid}`, and `POST …/snapshots/{sid}/restore` (202).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::stacks::{accepted, canonical_stack, json_body};
+use super::{ApiError, ApiState};
+use crate::store::{SnapshotRow, StackRow};
+
+/// A snapshot as the API shows it (Heat's `format_snapshot`).
+fn snapshot_body(s: &SnapshotRow) -> Value {
+    json!({
+        "id": s.id,
+        "name": s.name,
+        "stack_id": s.stack_id,
+        "data": s.data,
+        "action": s.action,
+        "status": s.status,
+        "status_reason": s.status_reason,
+        "creation_time": s.created_at,
+    })
+}
+
+/// The live stack at the canonical path.
+async fn live_stack(
+    state: &ApiState,
+    project: &str,
+    name: &str,
+    id: &str,
+) -> Result<StackRow, ApiError> {
+    let stack = canonical_stack(state, project, name, id).await?;
+    if stack.deleted_at.is_some() {
+        return Err(ApiError::stack_not_found(name));
+    }
+    Ok(stack)
+}
+
+/// `POST /stacks/{name}/{id}/snapshots` `{"name": …}`.
+pub async fn create(
+    State(state): State<ApiState>,
+    Path((project, name, id)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let stack = live_stack(&state, &project, &name, &id).await?;
+    let body = json_body(&body)?;
+    let snapshot_name = match body.get("name") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err(ApiError::bad_request("name: must be a string")),
+    };
+    let snapshot = state.engine.snapshot_stack(&stack, &snapshot_name).await?;
+    Ok(Json(snapshot_body(&snapshot)))
+}
+
+/// `GET /stacks/{name}/{id}/snapshots`, oldest first.
+pub async fn list(
+    State(state): State<ApiState>,
+    Path((project, name, id)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let stack = live_stack(&state, &project, &name, &id).await?;
+    let snapshots = state
+        .engine
+        .services()
+        .store
+        .stack_snapshots(&stack.id)
+        .await?;
+    let listed: Vec<Value> = snapshots.iter().map(snapshot_body).collect();
+    Ok(Json(json!({"snapshots": listed})))
+}
+
+/// `GET /stacks/{name}/{id}/snapshots/{sid}`.
+pub async fn show(
+    State(state): State<ApiState>,
+    Path((project, name, id, sid)): Path<(String, String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let stack = live_stack(&state, &project, &name, &id).await?;
+    let snapshot = state.engine.stack_snapshot(&stack, &sid).await?;
+    Ok(Json(json!({"snapshot": snapshot_body(&snapshot)})))
+}
+
+/// `DELETE /stacks/{name}/{id}/snapshots/{sid}`: 204.
+pub async fn delete(
+    State(state): State<ApiState>,
+    Path((project, name, id, sid)): Path<(String, String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let stack = live_stack(&state, &project, &name, &id).await?;
+    let snapshot = state.engine.stack_snapshot(&stack, &sid).await?;
+    state
+        .engine
+        .services()
+        .store
+        .delete_snapshot(&snapshot.id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /stacks/{name}/{id}/snapshots/{sid}/restore`: 202; the stack goes
+/// `RESTORE_IN_PROGRESS` → `RESTORE_COMPLETE`.
+pub async fn restore(
+    State(state): State<ApiState>,
+    Path((project, name, id, sid)): Path<(String, String, String, String)>,
+) -> Result<Response, ApiError> {
+    let stack = live_stack(&state, &project, &name, &id).await?;
+    let snapshot = state.engine.stack_snapshot(&stack, &sid).await?;
+    state.engine.restore_snapshot(&stack, &snapshot).await?;
+    Ok(accepted())
+}
