@@ -1,6 +1,7 @@
 //! The stock `openstack` CLI (python-openstackclient + python-heatclient from PyPI, in
 //! `target/venv`) against a live `updraft server`: every orchestration command an operator
-//! uses, each checked on what it prints (`-f json`), and the legacy `heat` CLI.
+//! uses, each checked on what it prints (`-f json`), logged in by password through the
+//! server's own `/v3`; and the legacy `heat` CLI with `--os-no-client-auth`.
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
@@ -62,22 +63,54 @@ impl Run {
 }
 
 impl Osc {
-    /// The CLI authenticating with the server's admin token on its endpoint (reference
-    /// §5.1's `admin_token` form).
-    fn admin_token(bin: PathBuf, server: &Server) -> Self {
-        let api = server.api();
+    /// The CLI logging in as a user of project `ops` with `role`, by password through the
+    /// server's `/v3` (keystoneauth's normal password flow; the orchestration endpoint is
+    /// taken from the catalog), as an operator's `clouds.yaml`/`openrc` would.
+    async fn password(bin: PathBuf, server: &Server, role: &str) -> Self {
+        let user = format!("operator-{role}");
+        let listed = server.admin(&["project", "list"]).await.unwrap();
+        if !String::from_utf8_lossy(&listed.stdout).contains("| ops ") {
+            let out = server.admin(&["project", "create", "ops"]).await.unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let out = server
+            .admin(&[
+                "user",
+                "create",
+                &user,
+                "--project",
+                "ops",
+                "--role",
+                role,
+                "--password",
+                "s3cret-pw",
+            ])
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let env = [
+            ("OS_AUTH_URL", format!("{}/v3", server.base)),
+            ("OS_USERNAME", user),
+            ("OS_PASSWORD", "s3cret-pw".into()),
+            ("OS_PROJECT_NAME", "ops".into()),
+            ("OS_USER_DOMAIN_NAME", "Default".into()),
+            ("OS_PROJECT_DOMAIN_NAME", "Default".into()),
+            ("OS_IDENTITY_API_VERSION", "3".into()),
+            ("OS_INTERFACE", "public".into()),
+        ];
         Osc {
             bin,
             dir: tempfile::tempdir().unwrap(),
-            env: vec![],
-            args: vec![
-                "--os-auth-type".into(),
-                "admin_token".into(),
-                "--os-token".into(),
-                api.token.clone(),
-                "--os-endpoint".into(),
-                format!("{}/v1/{}", api.base, api.project),
-            ],
+            env: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            args: vec![],
         }
     }
 
@@ -194,7 +227,7 @@ fn column<'a>(rows: &'a Value, key: &str) -> Vec<&'a str> {
 async fn openstack_cli_runs_a_stack_through_its_life() {
     let Some(bin) = venv_bin() else { return };
     let server = Server::start().await.unwrap();
-    let osc = Osc::admin_token(bin, &server);
+    let osc = Osc::password(bin, &server, "member").await;
     write_templates(&osc);
 
     // create --wait, with an environment file and get_file, prints the finished stack.
@@ -368,7 +401,7 @@ async fn openstack_cli_runs_a_stack_through_its_life() {
 async fn openstack_cli_validates_and_lists_what_the_server_knows() {
     let Some(bin) = venv_bin() else { return };
     let server = Server::start().await.unwrap();
-    let osc = Osc::admin_token(bin, &server);
+    let osc = Osc::password(bin, &server, "admin").await;
     write_templates(&osc);
 
     let validated = osc
@@ -470,7 +503,7 @@ async fn openstack_cli_validates_and_lists_what_the_server_knows() {
 async fn openstack_cli_manages_software_configs() {
     let Some(bin) = venv_bin() else { return };
     let server = Server::start().await.unwrap();
-    let osc = Osc::admin_token(bin, &server);
+    let osc = Osc::password(bin, &server, "member").await;
     osc.write("script.sh", "#!/bin/sh\necho configured\n");
 
     let created = osc
@@ -554,5 +587,158 @@ async fn the_legacy_heat_cli_without_client_auth() {
     let (ok, out, err) = heat(vec!["output-show".into(), "old".into(), "value".into()]).await;
     assert!(ok, "{err}");
     assert!(out.contains("legacy"), "{out}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn openstack_cli_snapshots_abandons_adopts_and_deploys() {
+    let Some(bin) = venv_bin() else { return };
+    let server = Server::start_with(
+        updraft_e2e::Backend::Sqlite,
+        &["--enable-stack-abandon", "--enable-stack-adopt"],
+    )
+    .await
+    .unwrap();
+    let osc = Osc::password(bin, &server, "member").await;
+    osc.write("t.yaml", INNER);
+
+    let created = osc
+        .json(&[
+            "stack",
+            "create",
+            "--wait",
+            "-t",
+            "t.yaml",
+            "--parameter",
+            "value=one",
+            "snappy",
+        ])
+        .await;
+    assert_eq!(created["stack_status"], "CREATE_COMPLETE", "{created}");
+    let snap = osc
+        .json(&["stack", "snapshot", "create", "--name", "first", "snappy"])
+        .await;
+    let sid = snap["ID"].as_str().unwrap().to_string();
+    assert_eq!(snap["name"], "first");
+    let listed = osc.json(&["stack", "snapshot", "list", "snappy"]).await;
+    assert_eq!(column(&listed, "id"), [sid.as_str()], "{listed}");
+    let updated = osc
+        .json(&[
+            "stack",
+            "update",
+            "--existing",
+            "--parameter",
+            "value=two",
+            "--wait",
+            "snappy",
+        ])
+        .await;
+    assert_eq!(updated["stack_status"], "UPDATE_COMPLETE");
+    let restored = osc
+        .run(&["stack", "snapshot", "restore", "snappy", &sid])
+        .await;
+    assert!(restored.ok, "{}", restored.stderr);
+    osc.wait_status("snappy", "RESTORE_COMPLETE").await;
+    let value = osc
+        .json(&["stack", "output", "show", "snappy", "value"])
+        .await;
+    assert_eq!(output(&value), "one");
+
+    // Abandon keeps the resources; adopt takes them back under a new stack.
+    let abandoned = osc
+        .run(&[
+            "stack",
+            "abandon",
+            "--output-file",
+            "abandoned.json",
+            "snappy",
+        ])
+        .await;
+    assert!(abandoned.ok, "{}", abandoned.stderr);
+    assert_eq!(osc.json(&["stack", "list"]).await, Value::Array(vec![]));
+    let adopted = osc
+        .json(&[
+            "stack",
+            "adopt",
+            "--adopt-file",
+            "abandoned.json",
+            "--wait",
+            "again",
+        ])
+        .await;
+    assert_eq!(adopted["stack_status"], "ADOPT_COMPLETE", "{adopted}");
+    let value = osc
+        .json(&["stack", "output", "show", "again", "value"])
+        .await;
+    assert_eq!(output(&value), "one");
+
+    // Software deployments, with the derived config the client builds.
+    osc.write("script.sh", "#!/bin/sh\necho deployed\n");
+    let config = osc
+        .json(&[
+            "software",
+            "config",
+            "create",
+            "--config-file",
+            "script.sh",
+            "--group",
+            "script",
+            "src",
+        ])
+        .await;
+    let config_id = config["id"].as_str().unwrap();
+    let deployment = osc
+        .json(&[
+            "software",
+            "deployment",
+            "create",
+            "--config",
+            config_id,
+            "--server",
+            "srv-1",
+            "--signal-transport",
+            "NO_SIGNAL",
+            "--input-value",
+            "a=1",
+            "dep1",
+        ])
+        .await;
+    let id = deployment["id"].as_str().unwrap().to_string();
+    assert_eq!(deployment["server_id"], "srv-1");
+    let shown = osc.json(&["software", "deployment", "show", &id]).await;
+    assert_eq!(shown["status"], "IN_PROGRESS", "{shown}");
+    let metadata = osc
+        .run(&["software", "deployment", "metadata", "show", "srv-1"])
+        .await
+        .json();
+    assert_eq!(metadata[0]["name"], "dep1", "{metadata}");
+    let deleted = osc.run(&["software", "deployment", "delete", &id]).await;
+    assert!(deleted.ok, "{}", deleted.stderr);
+    let metadata = osc
+        .run(&["software", "deployment", "metadata", "show", "srv-1"])
+        .await
+        .json();
+    assert_eq!(metadata, Value::Array(vec![]));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn openstack_cli_with_a_wrong_password_reports_authentication() {
+    let Some(bin) = venv_bin() else { return };
+    let server = Server::start().await.unwrap();
+    let mut osc = Osc::password(bin, &server, "member").await;
+    for (k, v) in osc.env.iter_mut() {
+        if k == "OS_PASSWORD" {
+            *v = "wrong-password".into();
+        }
+    }
+    let failed = osc.run(&["stack", "list"]).await;
+    assert!(!failed.ok);
+    assert!(failed.stderr.contains("401"), "{}", failed.stderr);
+    assert!(
+        !failed.stderr.contains("wrong-password"),
+        "{}",
+        failed.stderr
+    );
     server.stop().await;
 }
