@@ -28,6 +28,7 @@ async fn live_stack(
 }
 
 /// `DELETE /stacks/{name}/{id}/abandon`.
+#[utoipa::path(delete, path = "/stacks/{stack}/{id}/abandon", tag = "stacks", responses((status = 200, description = "Abandon data; the stack is gone, its resources kept", body = Object), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody), (status = 409, description = "Conflict", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn abandon(
     State(state): State<ApiState>,
     Path((project, name, id)): Path<(String, String, String)>,
@@ -37,6 +38,7 @@ pub async fn abandon(
 }
 
 /// `GET /stacks/{name}/{id}/export`.
+#[utoipa::path(get, path = "/stacks/{stack}/{id}/export", tag = "stacks", responses((status = 200, description = "Abandon data, nothing deleted", body = Object), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn export(
     State(state): State<ApiState>,
     Path((project, name, id)): Path<(String, String, String)>,

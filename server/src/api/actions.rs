@@ -12,6 +12,7 @@ use super::{ApiError, ApiState};
 use crate::engine::StackAction;
 
 /// `POST …/actions` with exactly one key.
+#[utoipa::path(post, path = "/stacks/{stack}/{id}/actions", tag = "stacks", request_body = crate::api::openapi::schemas::ActionRequest, responses((status = 200, description = "Started (body null)"), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody), (status = 409, description = "Conflict", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn action(
     State(state): State<ApiState>,
     Path((project, name, id)): Path<(String, String, String)>,
@@ -50,6 +51,7 @@ fn extract_bool(name: &str, value: &Value) -> Result<bool, ApiError> {
 }
 
 /// `PATCH …/resources/{resource}`: `{"mark_unhealthy": bool, "resource_status_reason": str}`.
+#[utoipa::path(patch, path = "/stacks/{stack}/{id}/resources/{resource}", tag = "resources", request_body = crate::api::openapi::schemas::MarkUnhealthyRequest, responses((status = 200, description = "Marked (body null)"), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn mark_unhealthy(
     State(state): State<ApiState>,
     Path((project, name, id, resource)): Path<(String, String, String, String)>,

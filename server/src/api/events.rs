@@ -102,6 +102,7 @@ async fn events(
 }
 
 /// `GET /stacks/{name}/{id}/events`.
+#[utoipa::path(get, path = "/stacks/{stack}/{id}/events", tag = "events", params(("limit" = Option<u32>, Query, description = "Page size"), ("marker" = Option<String>, Query, description = "Last event id seen"), ("sort_dir" = Option<String>, Query, description = "asc or desc (default desc)"), ("nested_depth" = Option<u32>, Query, description = "Levels"), ("resource_status" = Option<String>, Query, description = "Filter"), ("resource_action" = Option<String>, Query, description = "Filter"), ("resource_name" = Option<String>, Query, description = "Filter"), ("resource_type" = Option<String>, Query, description = "Filter")), responses((status = 200, description = "Events, newest first", body = crate::api::openapi::schemas::EventList), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn list(
     State(state): State<ApiState>,
     Path(path): Path<(String, String, String)>,
@@ -112,6 +113,7 @@ pub async fn list(
 }
 
 /// `GET /stacks/{name}/{id}/resources/{resource}/events`.
+#[utoipa::path(get, path = "/stacks/{stack}/{id}/resources/{resource}/events", tag = "events", params(("limit" = Option<u32>, Query, description = "Page size"), ("marker" = Option<String>, Query, description = "Last event id seen"), ("sort_dir" = Option<String>, Query, description = "asc or desc")), responses((status = 200, description = "Events of the resource", body = crate::api::openapi::schemas::EventList), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn list_for_resource(
     State(state): State<ApiState>,
     Path((project, name, id, resource)): Path<(String, String, String, String)>,
@@ -125,6 +127,7 @@ pub async fn list_for_resource(
 /// `GET /stacks/{name}/{id}/resources/{resource}/events/{event_id}`: the event with its
 /// `resource_type` and `resource_properties` (the resource's properties as they are now:
 /// events do not keep a copy of their own).
+#[utoipa::path(get, path = "/stacks/{stack}/{id}/resources/{resource}/events/{event}", tag = "events", responses((status = 200, description = "The event", body = crate::api::openapi::schemas::EventShow), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn show(
     State(state): State<ApiState>,
     Path((project, name, id, resource, event_id)): Path<(String, String, String, String, String)>,

@@ -10,6 +10,7 @@ mod error;
 mod events;
 mod format;
 mod identity;
+mod openapi;
 mod query;
 mod request_conventions;
 mod resource_types;
@@ -30,8 +31,10 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::middleware;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{get, post, put};
 use tower_http::limit::RequestBodyLimitLayer;
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use error::ApiError;
 
@@ -51,115 +54,88 @@ pub struct ApiState {
     pub identity: Arc<crate::auth::users::Identity>,
 }
 
+/// The native API under `/v1/{project}`: each route comes with its OpenAPI description
+/// from the handler's `#[utoipa::path]` (`api/openapi/`).
+pub(crate) fn v1_routes() -> OpenApiRouter<ApiState> {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(stack_list::list, stacks::create))
+        .routes(routes!(stack_list::detail))
+        .routes(routes!(stack_updates::preview_create))
+        .routes(routes!(stacks::redirect))
+        .routes(routes!(
+            stacks::show,
+            stacks::update,
+            stack_updates::patch,
+            stacks::delete,
+            stacks::post_redirect
+        ))
+        .routes(routes!(
+            stack_updates::preview_put,
+            stack_updates::preview_patch
+        ))
+        .routes(routes!(stacks::outputs))
+        .routes(routes!(stacks::output))
+        .routes(routes!(stacks::template))
+        .routes(routes!(stacks::environment))
+        .routes(routes!(stacks::files))
+        .routes(routes!(actions::action))
+        .routes(routes!(abandon::abandon))
+        .routes(routes!(abandon::export))
+        .routes(routes!(snapshots::list, snapshots::create))
+        .routes(routes!(snapshots::show, snapshots::delete))
+        .routes(routes!(snapshots::restore))
+        .routes(routes!(resources::list))
+        .routes(routes!(resources::show, actions::mark_unhealthy))
+        .routes(routes!(resources::metadata))
+        .routes(routes!(resources::signal))
+        .routes(routes!(events::list))
+        .routes(routes!(events::list_for_resource))
+        .routes(routes!(events::show))
+        .routes(routes!(validate::validate))
+        .routes(routes!(resource_types::list))
+        .routes(routes!(resource_types::show))
+        .routes(routes!(template_versions::list))
+        .routes(routes!(template_versions::functions))
+        .routes(routes!(service_info::build_info))
+        .routes(routes!(service_info::services))
+        .routes(routes!(software_configs::list, software_configs::create))
+        .routes(routes!(software_configs::show, software_configs::delete))
+        .routes(routes!(
+            software_deployments::list,
+            software_deployments::create
+        ))
+        .routes(routes!(
+            software_deployments::show,
+            software_deployments::update,
+            software_deployments::delete
+        ))
+        .routes(routes!(software_deployments::server_metadata));
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/v1/{project}", v1)
+}
+
 /// The whole HTTP application.
 pub fn router(state: ApiState) -> Router {
-    let v1 = Router::new()
-        .route("/stacks", get(stack_list::list).post(stacks::create))
-        .route("/stacks/detail", get(stack_list::detail))
-        .route("/stacks/preview", post(stack_updates::preview_create))
-        .route(
-            "/stacks/{stack}",
-            get(stacks::redirect)
-                .put(stacks::redirect)
-                .patch(stacks::redirect)
-                .delete(stacks::redirect)
-                .post(stacks::redirect),
-        )
-        .route(
-            "/stacks/{stack}/{id}",
-            get(stacks::show)
-                .put(stacks::update)
-                .patch(stack_updates::patch)
-                .delete(stacks::delete)
-                .post(stacks::post_redirect),
-        )
-        .route(
-            "/stacks/{stack}/{id}/preview",
-            put(stack_updates::preview_put).patch(stack_updates::preview_patch),
-        )
-        .route("/stacks/{stack}/{id}/outputs", get(stacks::outputs))
-        .route("/stacks/{stack}/{id}/outputs/{key}", get(stacks::output))
-        .route("/stacks/{stack}/{id}/template", get(stacks::template))
-        .route("/stacks/{stack}/{id}/environment", get(stacks::environment))
-        .route("/stacks/{stack}/{id}/files", get(stacks::files))
-        .route("/stacks/{stack}/{id}/resources", get(resources::list))
-        .route(
-            "/stacks/{stack}/{id}/resources/{resource}",
-            get(resources::show).patch(actions::mark_unhealthy),
-        )
-        .route("/stacks/{stack}/{id}/actions", post(actions::action))
-        .route(
-            "/stacks/{stack}/{id}/resources/{resource}/metadata",
-            get(resources::metadata),
-        )
-        .route(
-            "/stacks/{stack}/{id}/resources/{resource}/signal",
-            post(resources::signal),
-        )
-        .route("/stacks/{stack}/{id}/events", get(events::list))
-        // Snapshots.
-        .route(
-            "/stacks/{stack}/{id}/snapshots",
-            get(snapshots::list).post(snapshots::create),
-        )
-        .route(
-            "/stacks/{stack}/{id}/snapshots/{snapshot}",
-            get(snapshots::show).delete(snapshots::delete),
-        )
-        .route(
-            "/stacks/{stack}/{id}/snapshots/{snapshot}/restore",
-            post(snapshots::restore),
-        )
-        // Abandon and export (behind `--enable-stack-abandon`).
-        .route("/stacks/{stack}/{id}/abandon", delete(abandon::abandon))
-        .route("/stacks/{stack}/{id}/export", get(abandon::export))
-        .route("/validate", post(validate::validate))
-        .route("/resource_types", get(resource_types::list))
-        .route("/resource_types/{type}", get(resource_types::show))
-        .route("/template_versions", get(template_versions::list))
-        .route(
-            "/template_versions/{version}/functions",
-            get(template_versions::functions),
-        )
-        .route("/build_info", get(service_info::build_info))
-        .route("/services", get(service_info::services))
-        .route(
-            "/software_configs",
-            get(software_configs::list).post(software_configs::create),
-        )
-        .route(
-            "/software_configs/{config_id}",
-            get(software_configs::show).delete(software_configs::delete),
-        )
-        .route(
-            "/software_deployments",
-            get(software_deployments::list).post(software_deployments::create),
-        )
-        .route(
-            "/software_deployments/{deployment_id}",
-            get(software_deployments::show)
-                .put(software_deployments::update)
-                .delete(software_deployments::delete),
-        )
-        .route(
-            "/software_deployments/metadata/{server_id}",
-            get(software_deployments::server_metadata),
-        )
-        .route(
-            "/stacks/{stack}/{id}/resources/{resource}/events",
-            get(events::list_for_resource),
-        )
-        .route(
-            "/stacks/{stack}/{id}/resources/{resource}/events/{event}",
-            get(events::show),
-        )
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_admin_token,
-        ));
+    let (v1, _) = v1_routes().split_for_parts();
+    let v1 = v1.layer(middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_admin_token,
+    ));
+    let document = Arc::new(openapi::document_text());
     Router::new()
         .route("/", get(versions))
-        .nest("/v1/{project}", v1)
+        .route(
+            "/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        document.as_str().to_owned(),
+                    )
+                }
+            }),
+        )
+        .merge(v1)
         .route("/v1", get(cfn_api::query_api).post(cfn_api::query_api))
         .route("/v1/", get(cfn_api::query_api).post(cfn_api::query_api))
         .route("/v3", get(identity::version))

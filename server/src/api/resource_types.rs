@@ -100,6 +100,7 @@ fn type_schema(t: &dyn ResourceType) -> Value {
 /// `GET /resource_types`: names (or `{resource_type, description}` with
 /// `with_description`), filtered by `name` (a regular expression matched at the start, as
 /// Heat's `re.match`) and `support_status` (every type here is `SUPPORTED`).
+#[utoipa::path(get, path = "/resource_types", tag = "templates", params(("name" = Option<String>, Query, description = "Regular expression, matched at the start"), ("support_status" = Option<String>, Query, description = "SUPPORTED, DEPRECATED, …"), ("with_description" = Option<bool>, Query, description = "Descriptions too"), ("version" = Option<String>, Query, description = "Ignored")), responses((status = 200, description = "Type names", body = crate::api::openapi::schemas::ResourceTypeList), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn list(
     State(state): State<ApiState>,
     RawQuery(raw): RawQuery,
@@ -148,6 +149,7 @@ pub async fn list(
 }
 
 /// `GET /resource_types/{type}`: the type's schema.
+#[utoipa::path(get, path = "/resource_types/{type}", tag = "templates", responses((status = 200, description = "The schema of the type", body = crate::api::openapi::schemas::ResourceTypeSchema), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn show(
     State(state): State<ApiState>,
     Path((_project, type_name)): Path<(String, String)>,

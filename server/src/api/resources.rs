@@ -99,6 +99,7 @@ const RESOURCE_FILTERS: &[&str] = &[
 ];
 
 /// `GET /stacks/{name}/{id}/resources` with `nested_depth` and Heat's filters.
+#[utoipa::path(get, path = "/stacks/{stack}/{id}/resources", tag = "resources", params(("nested_depth" = Option<u32>, Query, description = "Levels of nested stacks"), ("with_detail" = Option<bool>, Query, description = "Descriptions and attributes"), ("type" = Option<String>, Query, description = "Filter"), ("status" = Option<String>, Query, description = "Filter"), ("name" = Option<String>, Query, description = "Filter"), ("action" = Option<String>, Query, description = "Filter"), ("id" = Option<String>, Query, description = "Filter"), ("physical_resource_id" = Option<String>, Query, description = "Filter")), responses((status = 200, description = "Resources", body = crate::api::openapi::schemas::ResourceList), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn list(
     State(state): State<ApiState>,
     Path((project, name, id)): Path<(String, String, String)>,
@@ -161,6 +162,7 @@ pub async fn list(
 
 /// `GET /stacks/{name}/{id}/resources/{resource}`: summary + description + attributes
 /// (every attribute the resource has resolved, so `with_attr` names nothing more).
+#[utoipa::path(get, path = "/stacks/{stack}/{id}/resources/{resource}", tag = "resources", params(("with_attr" = Option<String>, Query, description = "Extra attributes (all are shown)")), responses((status = 200, description = "The resource", body = crate::api::openapi::schemas::ResourceShow), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn show(
     State(state): State<ApiState>,
     Path((project, name, id, resource)): Path<(String, String, String, String)>,
@@ -188,6 +190,7 @@ pub async fn show(
 
 /// `GET /stacks/{name}/{id}/resources/{resource}/metadata`: for a server, its metadata
 /// document (what the `heat` collector polls).
+#[utoipa::path(get, path = "/stacks/{stack}/{id}/resources/{resource}/metadata", tag = "resources", responses((status = 200, description = "Its metadata (a server: what its agent polls)", body = crate::api::openapi::schemas::MetadataShow), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 403, description = "Not allowed", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn metadata(
     State(state): State<ApiState>,
     Path((project, name, id, resource)): Path<(String, String, String, String)>,
@@ -226,6 +229,7 @@ pub async fn metadata(
 }
 
 /// `POST /stacks/{name}/{id}/resources/{resource}/signal`: 200 `null`.
+#[utoipa::path(post, path = "/stacks/{stack}/{id}/resources/{resource}/signal", tag = "resources", request_body = Object, responses((status = 200, description = "Taken (body null)"), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 403, description = "Not allowed", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn signal(
     State(state): State<ApiState>,
     Path((project, name, id, resource)): Path<(String, String, String, String)>,

@@ -9,6 +9,7 @@ use crate::store::now_millis;
 
 /// `GET /build_info`: `{"api": {"revision"}, "engine": {"revision"}}`, both this build's
 /// version (API and engine are one binary).
+#[utoipa::path(get, path = "/build_info", tag = "service", responses((status = 200, description = "Revisions", body = crate::api::openapi::schemas::BuildInfo), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn build_info() -> Json<Value> {
     let revision = concat!("updraft ", env!("CARGO_PKG_VERSION"));
     Json(json!({"api": {"revision": revision}, "engine": {"revision": revision}}))
@@ -16,6 +17,7 @@ pub async fn build_info() -> Json<Value> {
 
 /// `GET /services`: every server process that reported in, `up` while its reports are
 /// recent (within two report intervals, at least 10 s), as Heat's `service-list`.
+#[utoipa::path(get, path = "/services", tag = "service", responses((status = 200, description = "Engine processes (admins)", body = crate::api::openapi::schemas::ServiceList), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 403, description = "Not allowed", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn services(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
     let rows = state.engine.services().store.services().await?;
     let now = now_millis();

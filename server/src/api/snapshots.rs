@@ -42,6 +42,7 @@ async fn live_stack(
 }
 
 /// `POST /stacks/{name}/{id}/snapshots` `{"name": …}`.
+#[utoipa::path(post, path = "/stacks/{stack}/{id}/snapshots", tag = "snapshots", request_body = crate::api::openapi::schemas::SnapshotRequest, responses((status = 200, description = "The snapshot", body = crate::api::openapi::schemas::Snapshot), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody), (status = 409, description = "Conflict", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn create(
     State(state): State<ApiState>,
     Path((project, name, id)): Path<(String, String, String)>,
@@ -59,6 +60,7 @@ pub async fn create(
 }
 
 /// `GET /stacks/{name}/{id}/snapshots`, oldest first.
+#[utoipa::path(get, path = "/stacks/{stack}/{id}/snapshots", tag = "snapshots", responses((status = 200, description = "Snapshots", body = crate::api::openapi::schemas::SnapshotList), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn list(
     State(state): State<ApiState>,
     Path((project, name, id)): Path<(String, String, String)>,
@@ -75,6 +77,7 @@ pub async fn list(
 }
 
 /// `GET /stacks/{name}/{id}/snapshots/{sid}`.
+#[utoipa::path(get, path = "/stacks/{stack}/{id}/snapshots/{snapshot}", tag = "snapshots", responses((status = 200, description = "The snapshot", body = crate::api::openapi::schemas::SnapshotShow), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn show(
     State(state): State<ApiState>,
     Path((project, name, id, sid)): Path<(String, String, String, String)>,
@@ -85,6 +88,7 @@ pub async fn show(
 }
 
 /// `DELETE /stacks/{name}/{id}/snapshots/{sid}`: 204.
+#[utoipa::path(delete, path = "/stacks/{stack}/{id}/snapshots/{snapshot}", tag = "snapshots", responses((status = 204, description = "Deleted"), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody), (status = 409, description = "Conflict", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn delete(
     State(state): State<ApiState>,
     Path((project, name, id, sid)): Path<(String, String, String, String)>,
@@ -102,6 +106,7 @@ pub async fn delete(
 
 /// `POST /stacks/{name}/{id}/snapshots/{sid}/restore`: 202; the stack goes
 /// `RESTORE_IN_PROGRESS` → `RESTORE_COMPLETE`.
+#[utoipa::path(post, path = "/stacks/{stack}/{id}/snapshots/{snapshot}/restore", tag = "snapshots", responses((status = 202, description = "Restoring", body = crate::api::openapi::schemas::WebobBody), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody), (status = 409, description = "Conflict", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn restore(
     State(state): State<ApiState>,
     Path((project, name, id, sid)): Path<(String, String, String, String)>,

@@ -87,6 +87,7 @@ fn with_values(normalised: Value, given: Option<&Value>) -> Value {
 }
 
 /// `POST /v1/{project}/software_configs`.
+#[utoipa::path(post, path = "/software_configs", tag = "software", request_body = crate::api::openapi::schemas::SoftwareConfigRequest, responses((status = 200, description = "The config", body = crate::api::openapi::schemas::SoftwareConfigShow), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn create(
     State(state): State<ApiState>,
     Path(project): Path<String>,
@@ -149,6 +150,7 @@ pub struct ListQuery {
 
 /// `GET /v1/{project}/software_configs`: `{"software_configs": [{id, name, group,
 /// creation_time}]}`, oldest first, after `marker`, at most `limit`.
+#[utoipa::path(get, path = "/software_configs", tag = "software", params(("limit" = Option<u32>, Query, description = "Page size"), ("marker" = Option<String>, Query, description = "Last id of the previous page")), responses((status = 200, description = "Configs", body = crate::api::openapi::schemas::SoftwareConfigList), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn list(
     State(state): State<ApiState>,
     Path(project): Path<String>,
@@ -185,6 +187,7 @@ pub async fn list(
 }
 
 /// `GET /v1/{project}/software_configs/{id}`.
+#[utoipa::path(get, path = "/software_configs/{config_id}", tag = "software", responses((status = 200, description = "The config", body = crate::api::openapi::schemas::SoftwareConfigShow), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn show(
     State(state): State<ApiState>,
     Path((project, id)): Path<(String, String)>,
@@ -194,6 +197,7 @@ pub async fn show(
 }
 
 /// `DELETE /v1/{project}/software_configs/{id}`: 204, or 409 while a deployment uses it.
+#[utoipa::path(delete, path = "/software_configs/{config_id}", tag = "software", responses((status = 204, description = "Deleted"), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody), (status = 409, description = "Conflict", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn delete(
     State(state): State<ApiState>,
     Path((project, id)): Path<(String, String)>,

@@ -107,6 +107,7 @@ pub struct ListQuery {
 
 /// `GET /v1/{project}/software_deployments[?server_id=]`: `{"software_deployments": [...]}`,
 /// oldest first.
+#[utoipa::path(get, path = "/software_deployments", tag = "software", params(("server_id" = Option<String>, Query, description = "Only this server")), responses((status = 200, description = "Deployments", body = crate::api::openapi::schemas::SoftwareDeploymentList), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn list(
     State(state): State<ApiState>,
     Path(project): Path<String>,
@@ -125,6 +126,7 @@ pub async fn list(
 
 /// `POST /v1/{project}/software_deployments`: `server_id` and `config_id` (a config of this
 /// project) are required; `action` defaults to `INIT`, `status` to `COMPLETE`.
+#[utoipa::path(post, path = "/software_deployments", tag = "software", request_body = crate::api::openapi::schemas::SoftwareDeploymentRequest, responses((status = 200, description = "The deployment", body = crate::api::openapi::schemas::SoftwareDeploymentShow), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn create(
     State(state): State<ApiState>,
     Path(project): Path<String>,
@@ -166,6 +168,7 @@ pub async fn create(
 }
 
 /// `GET /v1/{project}/software_deployments/{id}`.
+#[utoipa::path(get, path = "/software_deployments/{deployment_id}", tag = "software", responses((status = 200, description = "The deployment", body = crate::api::openapi::schemas::SoftwareDeploymentShow), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn show(
     State(state): State<ApiState>,
     Path((project, id)): Path<(String, String)>,
@@ -177,6 +180,7 @@ pub async fn show(
 /// `PUT /v1/{project}/software_deployments/{id}`: sets the given keys (`config_id`,
 /// `input_values`, `output_values`, `action`, `status`, `status_reason`); the server's
 /// metadata is republished only when `config_id` changed.
+#[utoipa::path(put, path = "/software_deployments/{deployment_id}", tag = "software", request_body = crate::api::openapi::schemas::SoftwareDeploymentRequest, responses((status = 200, description = "The deployment", body = crate::api::openapi::schemas::SoftwareDeploymentShow), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn update(
     State(state): State<ApiState>,
     Path((project, id)): Path<(String, String)>,
@@ -223,6 +227,7 @@ pub async fn update(
 
 /// `DELETE /v1/{project}/software_deployments/{id}`: 204; the server's metadata is
 /// republished without it.
+#[utoipa::path(delete, path = "/software_deployments/{deployment_id}", tag = "software", responses((status = 204, description = "Deleted"), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn delete(
     State(state): State<ApiState>,
     Path((project, id)): Path<(String, String)>,
@@ -240,6 +245,7 @@ pub async fn delete(
 
 /// `GET /v1/{project}/software_deployments/metadata/{server_id}`: `{"metadata": [...]}`,
 /// sorted by config name as in the server's metadata.
+#[utoipa::path(get, path = "/software_deployments/metadata/{server_id}", tag = "software", responses((status = 200, description = "Derived configs of the server", body = crate::api::openapi::schemas::ServerMetadata), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 403, description = "Not allowed", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn server_metadata(
     State(state): State<ApiState>,
     Path((project, server_id)): Path<(String, String)>,

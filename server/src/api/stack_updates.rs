@@ -99,6 +99,7 @@ async fn live_stack(
 
 /// `PATCH /stacks/{name}/{id}`: update with the stored template, parameters, environment
 /// and files, changed only where the body says; 202.
+#[utoipa::path(patch, path = "/stacks/{stack}/{id}", tag = "stacks", request_body = crate::api::openapi::schemas::StackUpdateRequest, responses((status = 202, description = "Accepted", body = crate::api::openapi::schemas::WebobBody), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody), (status = 409, description = "Conflict", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn patch(
     State(state): State<ApiState>,
     Path((project, name, id)): Path<(String, String, String)>,
@@ -111,6 +112,7 @@ pub async fn patch(
 }
 
 /// `PUT /stacks/{name}/{id}/preview`: what a `PUT` with this body would do.
+#[utoipa::path(put, path = "/stacks/{stack}/{id}/preview", tag = "stacks", request_body = crate::api::openapi::schemas::StackUpdateRequest, responses((status = 200, description = "What would change", body = crate::api::openapi::schemas::UpdatePreview), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn preview_put(
     State(state): State<ApiState>,
     Path((project, name, id)): Path<(String, String, String)>,
@@ -123,6 +125,7 @@ pub async fn preview_put(
 }
 
 /// `PATCH /stacks/{name}/{id}/preview`: what a `PATCH` with this body would do.
+#[utoipa::path(patch, path = "/stacks/{stack}/{id}/preview", tag = "stacks", request_body = crate::api::openapi::schemas::StackUpdateRequest, responses((status = 200, description = "What would change", body = crate::api::openapi::schemas::UpdatePreview), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn preview_patch(
     State(state): State<ApiState>,
     Path((project, name, id)): Path<(String, String, String)>,
@@ -135,6 +138,7 @@ pub async fn preview_patch(
 }
 
 /// `POST /stacks/preview`: 200 `{"stack": {…, "resources": […]}}`; nothing is stored.
+#[utoipa::path(post, path = "/stacks/preview", tag = "stacks", request_body = crate::api::openapi::schemas::StackCreateRequest, responses((status = 200, description = "The stack it would be", body = crate::api::openapi::schemas::CreatePreview), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 409, description = "Conflict", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn preview_create(
     State(state): State<ApiState>,
     Path(project): Path<String>,

@@ -116,6 +116,7 @@ fn canonical_location(
 /// The body is read, though unused: a connection whose request body is left unread is
 /// closed after the reply, and clients re-sending on the same kept-alive connection then see
 /// it drop (python-requests reports `RemoteDisconnected` for the re-sent POST).
+#[utoipa::path(method(get, put, patch, delete, post), path = "/stacks/{stack}", tag = "stacks", responses((status = 302, description = "Found: the canonical URL (method, body and query kept)", body = crate::api::openapi::schemas::WebobBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn redirect(
     State(state): State<ApiState>,
     Path((project, stack)): Path<(String, String)>,
@@ -241,6 +242,7 @@ fn tags(body: &Map<String, Value>) -> Result<Option<Vec<String>>, ApiError> {
 }
 
 /// `POST /stacks`: 201 `{"stack": {"id", "links"}}`.
+#[utoipa::path(post, path = "/stacks", tag = "stacks", request_body = crate::api::openapi::schemas::StackCreateRequest, responses((status = 201, description = "Accepted; created in the background", body = crate::api::openapi::schemas::StackCreated), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 403, description = "Not allowed", body = crate::api::openapi::schemas::ErrorBody), (status = 409, description = "Conflict", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn create(
     State(state): State<ApiState>,
     Path(project): Path<String>,
@@ -271,6 +273,7 @@ pub async fn create(
 
 /// `POST /stacks/{name}/{actions|resources|events|template}`: the name-only redirect (Heat
 /// answers 302 and clients re-send the body); any other `POST /stacks/{name}/{id}` is 405.
+#[utoipa::path(post, path = "/stacks/{stack}/{id}", tag = "stacks", responses((status = 302, description = "`/stacks/{name}/actions|resources|events|template`: the canonical URL", body = crate::api::openapi::schemas::WebobBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody), (status = 405, description = "Method not allowed", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn post_redirect(
     State(state): State<ApiState>,
     Path((project, name, id)): Path<(String, String, String)>,
@@ -295,6 +298,7 @@ pub async fn post_redirect(
 }
 
 /// `GET /stacks/{name}/{id}` (and the name-only sub-path redirects that share its shape).
+#[utoipa::path(get, path = "/stacks/{stack}/{id}", tag = "stacks", params(("resolve_outputs" = Option<bool>, Query, description = "Resolve outputs (default true)")), responses((status = 200, description = "The stack", body = crate::api::openapi::schemas::StackShow), (status = 302, description = "A name-only sub-path: the canonical URL", body = crate::api::openapi::schemas::WebobBody), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn show(
     State(state): State<ApiState>,
     Path((project, name, id)): Path<(String, String, String)>,
@@ -375,6 +379,7 @@ pub(super) fn accepted() -> Response {
 }
 
 /// `PUT /stacks/{name}/{id}`: replace template and parameters; 202.
+#[utoipa::path(put, path = "/stacks/{stack}/{id}", tag = "stacks", request_body = crate::api::openapi::schemas::StackUpdateRequest, responses((status = 202, description = "Accepted", body = crate::api::openapi::schemas::WebobBody), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody), (status = 409, description = "Conflict", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn update(
     State(state): State<ApiState>,
     Path((project, name, id)): Path<(String, String, String)>,
@@ -395,6 +400,7 @@ pub async fn update(
 }
 
 /// `DELETE /stacks/{name}/{id}`: 204, deletion runs in the background.
+#[utoipa::path(delete, path = "/stacks/{stack}/{id}", tag = "stacks", responses((status = 204, description = "Deleting in the background"), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody), (status = 409, description = "Conflict", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn delete(
     State(state): State<ApiState>,
     Path((project, name, id)): Path<(String, String, String)>,
@@ -405,6 +411,7 @@ pub async fn delete(
 }
 
 /// `GET /stacks/{name}/{id}/outputs`: keys and descriptions, unresolved.
+#[utoipa::path(get, path = "/stacks/{stack}/{id}/outputs", tag = "stacks", responses((status = 200, description = "Output keys", body = crate::api::openapi::schemas::OutputList), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn outputs(
     State(state): State<ApiState>,
     Path((project, name, id)): Path<(String, String, String)>,
@@ -419,6 +426,7 @@ pub async fn outputs(
 }
 
 /// `GET /stacks/{name}/{id}/outputs/{key}`.
+#[utoipa::path(get, path = "/stacks/{stack}/{id}/outputs/{key}", tag = "stacks", responses((status = 200, description = "The resolved output", body = crate::api::openapi::schemas::OutputShow), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn output(
     State(state): State<ApiState>,
     Path((project, name, id, key)): Path<(String, String, String, String)>,
@@ -439,6 +447,7 @@ pub async fn output(
 }
 
 /// `GET /stacks/{name}/{id}/template`.
+#[utoipa::path(get, path = "/stacks/{stack}/{id}/template", tag = "stacks", responses((status = 200, description = "The stored template", body = Object), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn template(
     State(state): State<ApiState>,
     Path((project, name, id)): Path<(String, String, String)>,
@@ -448,6 +457,7 @@ pub async fn template(
 }
 
 /// `GET /stacks/{name}/{id}/environment`: the stored environment (its five sections).
+#[utoipa::path(get, path = "/stacks/{stack}/{id}/environment", tag = "stacks", responses((status = 200, description = "The stored environment", body = Object), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn environment(
     State(state): State<ApiState>,
     Path((project, name, id)): Path<(String, String, String)>,
@@ -457,6 +467,7 @@ pub async fn environment(
 }
 
 /// `GET /stacks/{name}/{id}/files`: the files map.
+#[utoipa::path(get, path = "/stacks/{stack}/{id}/files", tag = "stacks", responses((status = 200, description = "The files map", body = Object), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn files(
     State(state): State<ApiState>,
     Path((project, name, id)): Path<(String, String, String)>,

@@ -36,6 +36,7 @@ fn versions() -> Vec<(String, &'static str, Vec<String>, TemplateVersion)> {
 }
 
 /// `GET /template_versions`.
+#[utoipa::path(get, path = "/template_versions", tag = "templates", responses((status = 200, description = "Versions", body = crate::api::openapi::schemas::TemplateVersionList), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn list() -> Json<Value> {
     let list: Vec<Value> = versions()
         .into_iter()
@@ -90,6 +91,7 @@ fn describe(name: &str) -> &'static str {
 }
 
 /// `GET /template_versions/{version}/functions[?with_condition_func=true]`.
+#[utoipa::path(get, path = "/template_versions/{version}/functions", tag = "templates", params(("with_condition_func" = Option<bool>, Query, description = "Condition functions instead")), responses((status = 200, description = "Functions", body = crate::api::openapi::schemas::TemplateFunctionList), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn functions(
     Path((_project, version)): Path<(String, String)>,
     RawQuery(raw): RawQuery,

@@ -118,6 +118,7 @@ pub fn parameter_view(
 }
 
 /// `POST /validate`.
+#[utoipa::path(post, path = "/validate", tag = "templates", request_body = crate::api::openapi::schemas::ValidateRequest, params(("show_nested" = Option<bool>, Query, description = "Nested parameters too"), ("ignore_errors" = Option<String>, Query, description = "Comma list of error codes")), responses((status = 200, description = "Parameters and description", body = crate::api::openapi::schemas::Validation), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn validate(
     State(state): State<ApiState>,
     Path(_project): Path<String>,
