@@ -96,7 +96,9 @@ fn sort_query(sort: &[String]) -> anyhow::Result<Vec<(String, String)>> {
                 bail!("--sort {s}: the direction is asc or desc");
             }
             if dir.is_some_and(|prev| prev != d) {
-                bail!("--sort: the server sorts every key in one direction; give one of asc or desc");
+                bail!(
+                    "--sort: the server sorts every key in one direction; give one of asc or desc"
+                );
             }
             dir = Some(d);
         }

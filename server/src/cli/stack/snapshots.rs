@@ -123,9 +123,7 @@ pub async fn run(c: &Client, command: SnapshotCommand) -> anyhow::Result<ExitCod
         } => {
             let (path, _) = c.stack(&stack).await?;
             let sid = snapshot_id(c, &path, &snapshot).await?;
-            let body = c
-                .get(&format!("{path}/snapshots/{}", encode(&sid)))
-                .await?;
+            let body = c.get(&format!("{path}/snapshots/{}", encode(&sid))).await?;
             print_object(&body["snapshot"], &output)?;
         }
         SnapshotCommand::Restore {
