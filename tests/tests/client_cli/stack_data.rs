@@ -243,6 +243,11 @@ async fn stack_list_filters_sort_page_and_widen() {
     assert_eq!(asc, ["l1", "l2", "l3"]);
     let desc = listed(&cli, &["--sort", "stack_name:desc"]).await;
     assert_eq!(desc, ["l3", "l2", "l1"]);
+    let (_, stderr, ok) = cli.run(&["stack", "list", "--sort", "bogus"]).await;
+    assert!(
+        !ok && stderr.contains("the keys are stack_name"),
+        "{stderr}"
+    );
     let page = cli
         .ok(&[
             "stack",

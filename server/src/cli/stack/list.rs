@@ -41,7 +41,7 @@ pub struct ListArgs {
     /// Only stacks with these tags (comma list; see --tag-mode).
     #[arg(long)]
     tags: Option<String>,
-    /// How --tags combine: all (default), any, not (not all), not-any (none).
+    /// How --tags combine.
     #[arg(long, value_enum, default_value_t = TagMode::All, requires = "tags")]
     tag_mode: TagMode,
     /// A filter `key=value`, e.g. `stack_status=CREATE_COMPLETE` (repeatable; values of
@@ -54,8 +54,8 @@ pub struct ListArgs {
     /// Start after this stack id (the last one of the previous page).
     #[arg(long)]
     marker: Option<String>,
-    /// Sort by `key[:asc|desc]` (repeatable; keys: stack_name, stack_status,
-    /// creation_time, updated_time).
+    /// Sort by `key[:asc|desc]` (repeatable or comma-separated; keys: stack_name,
+    /// stack_status, creation_time, updated_time).
     #[arg(long = "sort", value_name = "KEY[:DIR]")]
     sort: Vec<String>,
     /// Include deleted stacks.
@@ -79,17 +79,30 @@ const STACK_COLUMNS: &[&str] = &[
     "updated_time",
 ];
 
+/// The keys `GET /stacks` sorts by.
+const SORT_KEYS: &[&str] = &[
+    "stack_name",
+    "stack_status",
+    "creation_time",
+    "updated_time",
+    "name",
+    "status",
+    "created_at",
+    "updated_at",
+];
+
 /// `sort_keys` and the single `sort_dir` the API takes, from `--sort key[:dir]`s.
 fn sort_query(sort: &[String]) -> anyhow::Result<Vec<(String, String)>> {
     let mut keys = vec![];
     let mut dir: Option<&str> = None;
-    for s in sort {
+    for s in sort.iter().flat_map(|s| s.split(',')).map(str::trim) {
         let (key, d) = match s.split_once(':') {
             Some((k, d)) => (k, Some(d)),
-            None => (s.as_str(), None),
+            None => (s, None),
         };
-        if key.is_empty() {
-            bail!("--sort {s}: name a key (stack_name, stack_status, creation_time, updated_time)");
+        // The server ignores other keys; say so rather than sort by creation time.
+        if !SORT_KEYS.contains(&key) {
+            bail!("--sort {s}: the keys are {}", SORT_KEYS.join(", "));
         }
         if let Some(d) = d {
             if d != "asc" && d != "desc" {
@@ -242,8 +255,17 @@ mod tests {
             ])
         );
         assert!(pairs(&["--property", "novalue"]).is_err());
-        assert!(pairs(&["--sort", "a:up"]).is_err());
-        assert!(pairs(&["--sort", "a:asc", "--sort", "b:desc"]).is_err());
+        assert!(pairs(&["--sort", "stack_name:up"]).is_err());
+        assert!(pairs(&["--sort", "bogus"]).is_err());
+        assert!(pairs(&["--sort", "stack_name:asc", "--sort", "creation_time:desc"]).is_err());
+        assert_eq!(
+            pairs(&["--sort", "stack_name:desc,creation_time"]).unwrap(),
+            kv(&[
+                ("sort_keys", "stack_name"),
+                ("sort_keys", "creation_time"),
+                ("sort_dir", "desc"),
+            ])
+        );
         assert!(pairs(&["--tag-mode", "any"]).is_err(), "needs --tags");
     }
 }
