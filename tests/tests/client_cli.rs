@@ -6,6 +6,12 @@
 
 #[path = "client_cli/connection.rs"]
 mod connection;
+#[path = "client_cli/deployments.rs"]
+mod deployments;
+#[path = "client_cli/keystone.rs"]
+mod keystone;
+#[path = "client_cli/stack_data.rs"]
+mod stack_data;
 #[path = "client_cli/support.rs"]
 mod support;
 

@@ -14,6 +14,10 @@ use super::progress::{self, conclude, follow, last_event_id};
 use super::template::prepare;
 use super::up::parse_parameters;
 
+mod abandon;
+mod list;
+mod snapshots;
+
 /// `updraft stack …` with its connection options.
 #[derive(Debug, clap::Args)]
 pub struct StackArgs {
@@ -29,7 +33,7 @@ pub enum StackCommand {
     /// Create a stack.
     Create(CreateArgs),
     /// List stacks.
-    List(ListArgs),
+    List(list::ListArgs),
     /// Show a stack.
     Show {
         /// Stack name or id.
@@ -90,6 +94,27 @@ pub enum StackCommand {
     },
     /// A stack's resource dependency graph (DOT or SVG).
     Graph(super::graph::GraphArgs),
+    /// Stack snapshots.
+    Snapshot {
+        #[command(subcommand)]
+        command: snapshots::SnapshotCommand,
+    },
+    /// Delete a stack but keep its resources; print (or save) its data for `adopt`.
+    Abandon(abandon::DataArgs),
+    /// Print (or save) a stack's abandon data, keeping the stack.
+    Export(abandon::DataArgs),
+    /// Create a stack from abandon data, taking over its resources.
+    Adopt(abandon::AdoptArgs),
+    /// A stack's stored environment.
+    Environment {
+        #[command(subcommand)]
+        command: abandon::EnvironmentCommand,
+    },
+    /// A stack's stored files.
+    File {
+        #[command(subcommand)]
+        command: abandon::FileCommand,
+    },
 }
 
 /// `stack template show`.
@@ -163,22 +188,6 @@ pub struct UpdateArgs {
     dry_run: bool,
     #[command(flatten)]
     common: TemplateArgs,
-    #[command(flatten)]
-    output: OutputArgs,
-}
-
-/// `stack list`.
-#[derive(Debug, clap::Args)]
-pub struct ListArgs {
-    /// Only stacks with all these tags (comma list).
-    #[arg(long)]
-    tags: Option<String>,
-    /// Include nested stacks.
-    #[arg(long)]
-    nested: bool,
-    /// At most this many.
-    #[arg(long)]
-    limit: Option<u64>,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -269,13 +278,6 @@ pub enum EventCommand {
     },
 }
 
-const STACK_COLUMNS: &[&str] = &[
-    "id",
-    "stack_name",
-    "stack_status",
-    "creation_time",
-    "updated_time",
-];
 const RESOURCE_COLUMNS: &[&str] = &[
     "resource_name",
     "physical_resource_id",
@@ -297,7 +299,7 @@ pub async fn run(args: StackArgs) -> anyhow::Result<ExitCode> {
     let c = &client;
     match args.command {
         StackCommand::Create(a) => create(c, a).await,
-        StackCommand::List(a) => list(c, a).await,
+        StackCommand::List(a) => list::list(c, a).await,
         StackCommand::Show {
             stack,
             no_resolve_outputs,
@@ -353,6 +355,16 @@ pub async fn run(args: StackArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         StackCommand::Graph(a) => super::graph::run(c, a).await,
+        StackCommand::Snapshot { command } => snapshots::run(c, command).await,
+        StackCommand::Abandon(a) => abandon::abandon(c, a).await,
+        StackCommand::Export(a) => abandon::export(c, a).await,
+        StackCommand::Adopt(a) => abandon::adopt(c, a).await,
+        StackCommand::Environment {
+            command: abandon::EnvironmentCommand::Show(a),
+        } => abandon::stored(c, a, "environment").await,
+        StackCommand::File {
+            command: abandon::FileCommand::List(a),
+        } => abandon::stored(c, a, "files").await,
     }
 }
 
@@ -420,45 +432,6 @@ fn summary(stack: &Value) -> Value {
         out.insert(k.into(), stack[k].clone());
     }
     Value::Object(out)
-}
-
-async fn list(c: &Client, a: ListArgs) -> anyhow::Result<ExitCode> {
-    let mut query = vec![];
-    if let Some(t) = &a.tags {
-        query.push(format!("tags={}", encode(t)));
-    }
-    if a.nested {
-        query.push("show_nested=true".into());
-    }
-    if let Some(l) = a.limit {
-        query.push(format!("limit={l}"));
-    }
-    let q = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", query.join("&"))
-    };
-    let mut body = c.get(&format!("/stacks{q}")).await?;
-    let mut rows = body["stacks"].as_array().cloned().unwrap_or_default();
-    // Without --limit, every page: follow the server's `next` links.
-    while a.limit.is_none() {
-        let next = body["links"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|l| l["rel"] == "next")
-            .and_then(|l| l["href"].as_str())
-            .map(str::to_string);
-        let Some(next) = next else { break };
-        body = c.get(&next).await?;
-        let page = body["stacks"].as_array().cloned().unwrap_or_default();
-        if page.is_empty() {
-            break;
-        }
-        rows.extend(page);
-    }
-    print_list(&rows, STACK_COLUMNS, &a.output)?;
-    Ok(ExitCode::SUCCESS)
 }
 
 async fn update(c: &Client, a: UpdateArgs) -> anyhow::Result<ExitCode> {
