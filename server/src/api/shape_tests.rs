@@ -563,3 +563,123 @@ async fn catalog_endpoints_have_heats_shapes() {
             .starts_with("updraft ")
     );
 }
+
+#[tokio::test]
+async fn software_and_snapshot_shapes() {
+    let (app, _dir) = app().await;
+    let (status, created) = call(
+        &app,
+        "POST",
+        "/v1/p1/software_configs",
+        Some(json!({"name": "c", "group": "script", "config": "echo hi",
+                    "inputs": [{"name": "a"}], "outputs": [{"name": "b"}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let config = &created["software_config"];
+    assert_shape(
+        config,
+        &[
+            ("id", "string"),
+            ("name", "string"),
+            ("group", "string"),
+            ("creation_time", "string"),
+            ("config", "string|object"),
+            ("inputs", "array"),
+            ("outputs", "array"),
+            ("options", "object"),
+        ],
+        "software_config",
+    );
+    let config_id = config["id"].as_str().unwrap();
+    let (_, listed) = call(&app, "GET", "/v1/p1/software_configs", None).await;
+    assert_shape(
+        &listed["software_configs"][0],
+        &[
+            ("id", "string"),
+            ("name", "string"),
+            ("group", "string"),
+            ("creation_time", "string"),
+        ],
+        "software_configs[]",
+    );
+
+    let (status, deployed) = call(
+        &app,
+        "POST",
+        "/v1/p1/software_deployments",
+        Some(
+            json!({"config_id": config_id, "server_id": "srv-1", "action": "CREATE",
+                    "status": "IN_PROGRESS", "input_values": {"a": 1}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{deployed}");
+    let deployment_fields: &[(&str, &str)] = &[
+        ("id", "string"),
+        ("server_id", "string"),
+        ("config_id", "string"),
+        ("input_values", "object"),
+        ("output_values", "object|null"),
+        ("action", "string"),
+        ("status", "string"),
+        ("status_reason", "string|null"),
+        ("creation_time", "string"),
+        ("updated_time", "string|null"),
+    ];
+    assert_shape(
+        &deployed["software_deployment"],
+        deployment_fields,
+        "software_deployment",
+    );
+    let (_, listed) = call(
+        &app,
+        "GET",
+        "/v1/p1/software_deployments?server_id=srv-1",
+        None,
+    )
+    .await;
+    assert_shape(
+        &listed["software_deployments"][0],
+        deployment_fields,
+        "software_deployments[]",
+    );
+    let (_, metadata) = call(
+        &app,
+        "GET",
+        "/v1/p1/software_deployments/metadata/srv-1",
+        None,
+    )
+    .await;
+    assert_eq!(
+        metadata["metadata"].as_array().unwrap().len(),
+        1,
+        "{metadata}"
+    );
+
+    let href = create(&app, "snapped", None).await;
+    let (status, snapshot) = call(
+        &app,
+        "POST",
+        &format!("{href}/snapshots"),
+        Some(json!({"name": "one"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{snapshot}");
+    let snapshot_fields: &[(&str, &str)] = &[
+        ("id", "string"),
+        ("name", "string"),
+        ("stack_id", "string"),
+        ("data", "object"),
+        ("action", "string"),
+        ("status", "string"),
+        ("status_reason", "string"),
+        ("creation_time", "string"),
+    ];
+    assert_shape(&snapshot, snapshot_fields, "snapshot");
+    let (_, listed) = call(&app, "GET", &format!("{href}/snapshots"), None).await;
+    assert_shape(&listed["snapshots"][0], snapshot_fields, "snapshots[]");
+    let sid = snapshot["id"].as_str().unwrap();
+    let (_, shown) = call(&app, "GET", &format!("{href}/snapshots/{sid}"), None).await;
+    assert_shape(&shown["snapshot"], snapshot_fields, "snapshot show");
+}

@@ -150,7 +150,7 @@ pub struct ListQuery {
 
 /// `GET /v1/{project}/software_configs`: `{"software_configs": [{id, name, group,
 /// creation_time}]}`, oldest first, after `marker`, at most `limit`.
-#[utoipa::path(get, path = "/software_configs", tag = "software", params(("limit" = Option<u32>, Query, description = "Page size"), ("marker" = Option<String>, Query, description = "Last id of the previous page")), responses((status = 200, description = "Configs", body = crate::api::openapi::schemas::SoftwareConfigList), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody)))]
+#[utoipa::path(get, path = "/software_configs", tag = "software", params(("limit" = Option<u32>, Query, description = "Page size"), ("marker" = Option<String>, Query, description = "Last id of the previous page")), responses((status = 200, description = "Configs", body = crate::api::openapi::schemas::SoftwareConfigList), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "The marker is no config of the project", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn list(
     State(state): State<ApiState>,
     Path(project): Path<String>,
