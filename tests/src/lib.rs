@@ -5,6 +5,7 @@
 //! test command); they are found next to the test executable's directory.
 
 pub mod fault_proxy;
+pub mod openstack;
 pub mod stock_agents;
 
 use std::path::{Path, PathBuf};

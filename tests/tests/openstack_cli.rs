@@ -5,28 +5,12 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
 use updraft_e2e::Server;
-
-/// The venv's `bin/` (beside `$UPDRAFT_PYTHON`); `None` outside CI when not installed.
-fn venv_bin() -> Option<PathBuf> {
-    let python = std::env::var_os("UPDRAFT_PYTHON").filter(|p| !p.is_empty());
-    let bin = python.and_then(|p| Path::new(&p).parent().map(Path::to_path_buf));
-    match bin.filter(|b| b.join("openstack").exists()) {
-        Some(b) => Some(b),
-        None => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "the openstack CLI is required when CI=true: run .ci/run"
-            );
-            eprintln!("skipped: no openstack CLI in the venv of UPDRAFT_PYTHON; run .ci/run");
-            None
-        }
-    }
-}
+use updraft_e2e::openstack::venv_bin;
 
 /// Runs `openstack` for one server, from a directory holding the templates.
 struct Osc {

@@ -6,11 +6,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use updraft_e2e::openstack::{openstack, openstack_cli};
 use updraft_e2e::{Api, Server, one_deployment_template};
 
 const SERVER_ONLY: &str = r#"heat_template_version: 2018-08-31
@@ -252,43 +252,6 @@ async fn deployments_are_created_listed_updated_and_deleted() {
     );
     assert!(polled_deployments(&url).await.is_empty());
     server.stop().await;
-}
-
-/// `openstack` from the venv beside `UPDRAFT_PYTHON`, or `None` (a skip) outside CI.
-fn openstack_cli() -> Option<PathBuf> {
-    let Some(python) = std::env::var_os("UPDRAFT_PYTHON").filter(|p| !p.is_empty()) else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "python-openstackclient is required when CI=true: run .ci/run"
-        );
-        eprintln!("skipped: UPDRAFT_PYTHON is not set; run .ci/run");
-        return None;
-    };
-    Some(PathBuf::from(python).with_file_name("openstack"))
-}
-
-/// Runs `openstack <args>` against the server with the admin-token auth form; status,
-/// stdout and stderr.
-async fn openstack(cli: &PathBuf, api: &Api, args: &[&str]) -> (bool, String, String) {
-    let endpoint = format!("{}/v1/{}", api.base, api.project);
-    let out = tokio::process::Command::new(cli)
-        .args([
-            "--os-auth-type",
-            "admin_token",
-            "--os-token",
-            &api.token,
-            "--os-endpoint",
-            &endpoint,
-        ])
-        .args(args)
-        .output()
-        .await
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[tokio::test]
