@@ -136,7 +136,9 @@ async fn environment_registry_and_environment_files_apply() {
         .get(&format!("/stacks/envfiles/{id}/resources/v"))
         .await
         .unwrap();
-    assert_eq!(res["resource"]["resource_type"], "OS::Heat::Value");
+    // Shown as the template names it (Heat's `resource.type()`), though it runs as the
+    // registry's OS::Heat::Value.
+    assert_eq!(res["resource"]["resource_type"], "My::Value");
 
     let bad = json!({"stack_name": "badenv", "template": template, "environment": {"parameters": {"greeting": "x"}, "resource_registry": {"My::Value": "nested.yaml"}}});
     let (status, body) = api

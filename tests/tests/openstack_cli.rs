@@ -275,6 +275,14 @@ async fn openstack_cli_runs_a_stack_through_its_life() {
     for want in ["handle", "inner", "script", "tested", "v"] {
         assert!(names.contains(&want), "{want} in {names:?}");
     }
+    // The provider resource shows the type the template gives it, as Heat does.
+    let inner = resources
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resource_name"] == "inner")
+        .unwrap();
+    assert_eq!(inner["resource_type"], "My::Inner", "{inner}");
 
     // A signal to the wait condition handle lands in its metadata, as in Heat.
     let signal = osc

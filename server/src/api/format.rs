@@ -46,6 +46,20 @@ pub fn stack_summary(base: &str, s: &StackRow) -> Value {
     })
 }
 
+/// The type a resource has in its stack's template, as Heat shows it: the name the template
+/// gives (`My::Server`, `inner.yaml`), not what the environment's registry resolved it to
+/// (which the resource row keeps, to find its implementation).
+pub fn declared_type<'a>(stack: &'a StackRow, r: &'a ResourceRow) -> &'a str {
+    stack
+        .template
+        .get("resources")
+        .or_else(|| stack.template.get("Resources"))
+        .and_then(|resources| resources.get(&r.name))
+        .and_then(|d| d.get("type").or_else(|| d.get("Type")))
+        .and_then(Value::as_str)
+        .unwrap_or(&r.resource_type)
+}
+
 /// A resource summary.
 pub fn resource(base: &str, stack: &StackRow, r: &ResourceRow, required_by: &[String]) -> Value {
     let stack_href = stack_href(base, stack);
@@ -53,7 +67,7 @@ pub fn resource(base: &str, stack: &StackRow, r: &ResourceRow, required_by: &[St
         "resource_name": r.name,
         "logical_resource_id": r.name,
         "physical_resource_id": r.physical_id,
-        "resource_type": r.resource_type,
+        "resource_type": declared_type(stack, r),
         "resource_status": status(&r.action, &r.status),
         "resource_status_reason": r.status_reason,
         "creation_time": r.created_at,

@@ -54,9 +54,9 @@ fn description(stack: &StackRow, resource: &str) -> String {
 
 /// Whether a resource matches one of Heat's resource filters (`status=COMPLETE` or the
 /// full `CREATE_COMPLETE`).
-fn matches(r: &crate::store::ResourceRow, key: &str, value: &str) -> bool {
+fn matches(stack: &StackRow, r: &crate::store::ResourceRow, key: &str, value: &str) -> bool {
     match key {
-        "type" => r.resource_type == value,
+        "type" => format::declared_type(stack, r) == value || r.resource_type == value,
         "status" => r.status == value || format::status(&r.action, &r.status) == value,
         "name" => r.name == value,
         "action" => r.action == value,
@@ -131,7 +131,7 @@ pub async fn list(
         for r in store.stack_resources(&stack.id).await? {
             let keep = RESOURCE_FILTERS.iter().all(|key| {
                 let values = query.all(key);
-                values.is_empty() || values.iter().any(|v| matches(&r, key, v))
+                values.is_empty() || values.iter().any(|v| matches(stack, &r, key, v))
             });
             if !keep {
                 continue;
