@@ -734,3 +734,108 @@ async fn openstack_cli_with_a_wrong_password_reports_authentication() {
     );
     server.stop().await;
 }
+
+/// Heat's own functional tests with `OS_NO_CLIENT_AUTH`: heatclient's Python API with
+/// `endpoint=`, `username=`, `password=`, `include_pass=True` sends `X-Auth-User` and
+/// `X-Auth-Key` (+ `X-Auth-Url`) and no token (reference §5.1).
+const HEATCLIENT_PASSWORD_MODE: &str = r#"
+import json, sys, time
+from heatclient import client
+endpoint, user, password, auth_url = sys.argv[1:5]
+hc = client.Client('1', endpoint=endpoint, username=user, password=password,
+                   include_pass=True, auth_url=auth_url)
+template = {"heat_template_version": "2018-08-31",
+            "resources": {"v": {"type": "OS::Heat::Value", "properties": {"value": "pw-mode"}}},
+            "outputs": {"o": {"value": {"get_attr": ["v", "value"]}}}}
+hc.stacks.create(stack_name="functional", template=template)
+for _ in range(100):
+    stack = hc.stacks.get("functional")
+    if stack.stack_status != "CREATE_IN_PROGRESS":
+        break
+    time.sleep(0.2)
+print(json.dumps({"status": stack.stack_status,
+                  "listed": [s.stack_name for s in hc.stacks.list()],
+                  "output": hc.stacks.output_show("functional", "o")["output"]["output_value"]}))
+try:
+    client.Client('1', endpoint=endpoint, username=user, password="wrong",
+                  include_pass=True).stacks.list().__next__()
+    print("accepted a wrong password")
+except Exception as e:
+    print(json.dumps({"wrong": str(e)}))
+"#;
+
+#[tokio::test]
+async fn heatclient_password_mode_as_heats_functional_tests() {
+    let Some(bin) = venv_bin() else { return };
+    let server = Server::start().await.unwrap();
+    let out = server
+        .admin(&["project", "create", "functional"])
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    let project_id = table
+        .lines()
+        .find_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (cells.len() >= 3 && cells[1] == "id").then(|| cells[2].to_string())
+        })
+        .unwrap_or_else(|| panic!("no id in {table}"));
+    let out = server
+        .admin(&[
+            "user",
+            "create",
+            "tester",
+            "--project",
+            "functional",
+            "--role",
+            "member",
+            "--password",
+            "pw-1234",
+        ])
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let endpoint = format!("{}/v1/{project_id}", server.base);
+    let auth_url = format!("{}/v3", server.base);
+    let out = tokio::process::Command::new(bin.join("python3"))
+        .args([
+            "-c",
+            HEATCLIENT_PASSWORD_MODE,
+            &endpoint,
+            "tester",
+            "pw-1234",
+            &auth_url,
+        ])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines = stdout.lines();
+    let result: Value = serde_json::from_str(lines.next().unwrap_or_default()).unwrap();
+    assert_eq!(result["status"], "CREATE_COMPLETE", "{result}");
+    assert_eq!(result["listed"], serde_json::json!(["functional"]));
+    assert_eq!(result["output"], "pw-mode");
+    let wrong: Value =
+        serde_json::from_str(lines.next().unwrap_or_default()).unwrap_or(Value::Null);
+    assert!(
+        wrong["wrong"]
+            .as_str()
+            .is_some_and(|e| e.contains("requires authentication")),
+        "{stdout}"
+    );
+    server.stop().await;
+}
