@@ -482,6 +482,33 @@ async fn openstack_cli_validates_and_lists_what_the_server_knows() {
         ])
         .await;
     assert_eq!(shown["resource_type"], "OS::Heat::TestResource");
+    // The provider template that mirrors a type is a template the server accepts.
+    let provider = osc
+        .json(&[
+            "orchestration",
+            "resource",
+            "type",
+            "show",
+            "--template-type",
+            "hot",
+            "OS::Heat::TestResource",
+        ])
+        .await;
+    assert_eq!(
+        provider["resources"]["TestResource"]["type"], "OS::Heat::TestResource",
+        "{provider}"
+    );
+    osc.write("provider.json", &provider.to_string());
+    let checked = osc
+        .json(&[
+            "orchestration",
+            "template",
+            "validate",
+            "-t",
+            "provider.json",
+        ])
+        .await;
+    assert!(checked["Parameters"]["value"].is_object(), "{checked}");
     assert!(shown["properties"]["value"].is_object(), "{shown}");
 
     let build = osc.json(&["orchestration", "build", "info"]).await;

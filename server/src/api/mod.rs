@@ -94,6 +94,7 @@ pub(crate) fn v1_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(validate::validate))
         .routes(routes!(resource_types::list))
         .routes(routes!(resource_types::show))
+        .routes(routes!(resource_types::template))
         .routes(routes!(template_versions::list))
         .routes(routes!(template_versions::functions))
         .routes(routes!(service_info::build_info))
