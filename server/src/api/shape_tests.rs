@@ -429,6 +429,21 @@ async fn options_405_and_request_ids() {
         .unwrap()
         .to_string();
     assert!(id.starts_with("req-"), "{id}");
+    // Repeated or bad query values are Heat's JSON error, never a bare text reply
+    // (schemathesis found `?limit=1&limit=x` answered in plain text).
+    let (status, _, body) = raw(&app, "GET", "/v1/p1/software_configs?limit=1&limit=x").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"]["message"],
+        "Only integer is acceptable by 'limit'."
+    );
+    let (status, _, body) = raw(
+        &app,
+        "GET",
+        "/v1/p1/software_deployments?server_id=a&server_id=b",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let (_, again, _) = raw(&app, "GET", "/v1/p1/nothing-here").await;
     assert_ne!(again["x-openstack-request-id"].to_str().unwrap(), id);
 }

@@ -9,9 +9,10 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
+
+use super::query::Query;
 use axum::http::StatusCode;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ApiError, ApiState};
@@ -141,26 +142,18 @@ pub async fn create(
     Ok(Json(json!({"software_config": config_body(&row)})))
 }
 
-/// Paging of `GET /software_configs`.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    limit: Option<String>,
-    marker: Option<String>,
-}
-
 /// `GET /v1/{project}/software_configs`: `{"software_configs": [{id, name, group,
 /// creation_time}]}`, oldest first, after `marker`, at most `limit`.
 #[utoipa::path(get, path = "/software_configs", tag = "software", params(("limit" = Option<u32>, Query, description = "Page size"), ("marker" = Option<String>, Query, description = "Last id of the previous page")), responses((status = 200, description = "Configs", body = crate::api::openapi::schemas::SoftwareConfigList), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "The marker is no config of the project", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn list(
     State(state): State<ApiState>,
     Path(project): Path<String>,
-    Query(query): Query<ListQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = match query.limit.as_deref() {
+    let query = Query::parse(raw.as_deref());
+    let limit = match query.get("limit") {
         None | Some("") => None,
-        Some(text) => Some(text.parse::<usize>().map_err(|_| {
-            ApiError::bad_request(format!("limit: {text:?} is not a non-negative integer"))
-        })?),
+        Some(_) => query.count("limit")?,
     };
     let configs = state
         .engine
@@ -168,7 +161,7 @@ pub async fn list(
         .store
         .project_configs(&project)
         .await?;
-    let start = match query.marker.as_deref().filter(|m| !m.is_empty()) {
+    let start = match query.get("marker").filter(|m| !m.is_empty()) {
         None => 0,
         Some(marker) => match configs.iter().position(|c| c.id == marker) {
             Some(i) => i + 1,

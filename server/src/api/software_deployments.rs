@@ -13,9 +13,10 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
+
+use super::query::Query;
 use axum::http::StatusCode;
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use updraft_hooks::python_json::truthy;
 
@@ -99,21 +100,16 @@ fn map(body: &Map<String, Value>, key: &str) -> Result<Option<Map<String, Value>
     }
 }
 
-/// Filter of `GET /software_deployments`.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    server_id: Option<String>,
-}
-
 /// `GET /v1/{project}/software_deployments[?server_id=]`: `{"software_deployments": [...]}`,
 /// oldest first.
 #[utoipa::path(get, path = "/software_deployments", tag = "software", params(("server_id" = Option<String>, Query, description = "Only this server")), responses((status = 200, description = "Deployments", body = crate::api::openapi::schemas::SoftwareDeploymentList), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn list(
     State(state): State<ApiState>,
     Path(project): Path<String>,
-    Query(query): Query<ListQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let server = query.server_id.as_deref().filter(|s| !s.is_empty());
+    let query = Query::parse(raw.as_deref());
+    let server = query.get("server_id").filter(|s| !s.is_empty());
     let rows = state
         .engine
         .services()
@@ -126,7 +122,7 @@ pub async fn list(
 
 /// `POST /v1/{project}/software_deployments`: `server_id` and `config_id` (a config of this
 /// project) are required; `action` defaults to `INIT`, `status` to `COMPLETE`.
-#[utoipa::path(post, path = "/software_deployments", tag = "software", request_body = crate::api::openapi::schemas::SoftwareDeploymentRequest, responses((status = 200, description = "The deployment", body = crate::api::openapi::schemas::SoftwareDeploymentShow), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
+#[utoipa::path(post, path = "/software_deployments", tag = "software", request_body = crate::api::openapi::schemas::SoftwareDeploymentCreateRequest, responses((status = 200, description = "The deployment", body = crate::api::openapi::schemas::SoftwareDeploymentShow), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody)))]
 pub async fn create(
     State(state): State<ApiState>,
     Path(project): Path<String>,

@@ -560,12 +560,33 @@ pub struct CreatePreview {
     pub stack: Value,
 }
 
+/// A template: a map with a version key, or its YAML/JSON text (never null).
+fn template_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .min_properties(Some(1)),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1)),
+            )
+            .build(),
+    )
+}
+
 /// The body of a stack create (and, without `stack_name`, of an update).
 #[derive(ToSchema)]
 pub struct StackCreateRequest {
     /// `[a-zA-Z][a-zA-Z0-9_.-]{0,254}`.
+    #[schema(pattern = "^[a-zA-Z][a-zA-Z0-9_.-]{0,254}$")]
     pub stack_name: String,
     /// The template: a map, or YAML/JSON text.
+    #[schema(schema_with = template_schema)]
     pub template: Value,
     /// Parameter values.
     pub parameters: Option<BTreeMap<String, Value>>,
@@ -612,6 +633,7 @@ pub struct StackUpdateRequest {
 #[derive(ToSchema)]
 pub struct ValidateRequest {
     /// The template.
+    #[schema(schema_with = template_schema)]
     pub template: Value,
     /// The environment.
     pub environment: Option<Value>,
@@ -630,12 +652,67 @@ pub struct SoftwareConfigRequest {
     pub group: Option<String>,
     /// The config: text or a map.
     pub config: Option<Value>,
-    /// Input schema: `[{name, type, default, description, value?}]`.
-    pub inputs: Option<Vec<Value>>,
-    /// Output schema: `[{name, type, description, error_output}]`.
-    pub outputs: Option<Vec<Value>>,
+    /// Input schema.
+    pub inputs: Option<Vec<ConfigInput>>,
+    /// Output schema.
+    pub outputs: Option<Vec<ConfigOutput>>,
     /// Options.
     pub options: Option<BTreeMap<String, Value>>,
+}
+
+/// One input of a software config.
+#[derive(ToSchema)]
+pub struct ConfigInput {
+    /// Its name.
+    #[schema(min_length = 1)]
+    pub name: String,
+    /// `String` (default), `Number`, `CommaDelimitedList`, `Json`, `Boolean`.
+    #[schema(rename = "type")]
+    pub kind: Option<String>,
+    /// Default value.
+    pub default: Option<Value>,
+    /// Description.
+    pub description: Option<String>,
+    /// A value (derived configs).
+    pub value: Option<Value>,
+    /// Whether a change replaces the deployment.
+    pub replace_on_change: Option<bool>,
+}
+
+/// One output of a software config.
+#[derive(ToSchema)]
+pub struct ConfigOutput {
+    /// Its name.
+    #[schema(min_length = 1)]
+    pub name: String,
+    /// Its type.
+    #[schema(rename = "type")]
+    pub kind: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Whether a value fails the deployment.
+    pub error_output: Option<bool>,
+}
+
+/// The body of `POST /software_deployments`.
+#[derive(ToSchema)]
+pub struct SoftwareDeploymentCreateRequest {
+    /// The config to deploy (of this project).
+    #[schema(min_length = 1)]
+    pub config_id: String,
+    /// The server.
+    #[schema(min_length = 1)]
+    pub server_id: String,
+    /// Input values.
+    pub input_values: Option<BTreeMap<String, Value>>,
+    /// Action (default `INIT`).
+    pub action: Option<String>,
+    /// Status (default `COMPLETE`).
+    pub status: Option<String>,
+    /// Why.
+    pub status_reason: Option<String>,
+    /// Stack users' project.
+    pub stack_user_project_id: Option<String>,
 }
 
 /// The body of `POST /software_deployments` (`PUT`: any of them).
@@ -661,6 +738,7 @@ pub struct SoftwareDeploymentRequest {
 
 /// The body of `POST …/actions`: exactly one key.
 #[derive(ToSchema)]
+#[schema(min_properties = 1, max_properties = 1)]
 pub struct ActionRequest {
     /// `{"suspend": null}`.
     pub suspend: Option<Value>,
@@ -688,4 +766,14 @@ pub struct MarkUnhealthyRequest {
 pub struct SnapshotRequest {
     /// Name.
     pub name: Option<String>,
+}
+
+/// `sort_dir`.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum SortDir {
+    /// Oldest (or smallest) first.
+    Asc,
+    /// Newest (or largest) first.
+    Desc,
 }
