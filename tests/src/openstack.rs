@@ -57,3 +57,50 @@ pub async fn openstack(cli: &Path, api: &Api, args: &[&str]) -> (bool, String, S
         ),
     }
 }
+
+/// Makes user `user` (`role`, `password`) in project `project` of `server` with
+/// `updraft admin`, creating the project unless it exists; returns the project's id.
+pub async fn project_user(
+    server: &crate::Server,
+    project: &str,
+    user: &str,
+    role: &str,
+    password: &str,
+) -> anyhow::Result<String> {
+    let listed = server.admin(&["project", "list"]).await?;
+    if !String::from_utf8_lossy(&listed.stdout).contains(&format!("| {project} ")) {
+        let out = server.admin(&["project", "create", project]).await?;
+        anyhow::ensure!(
+            out.status.success(),
+            "project create: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = server
+        .admin(&[
+            "user",
+            "create",
+            user,
+            "--project",
+            project,
+            "--role",
+            role,
+            "--password",
+            password,
+        ])
+        .await?;
+    anyhow::ensure!(
+        out.status.success(),
+        "user create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A `Field | Value` table.
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    table
+        .lines()
+        .find_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            (cells.len() >= 3 && cells[1] == "project_id").then(|| cells[2].to_string())
+        })
+        .ok_or_else(|| anyhow::anyhow!("no project_id in {table}"))
+}

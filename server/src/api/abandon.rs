@@ -9,23 +9,10 @@ use axum::extract::{Path, State};
 use serde_json::{Map, Value};
 use updraft_hooks::python_json::truthy;
 
-use super::stacks::{canonical_stack, stack_request};
+use super::stacks::{live_stack, stack_request};
 use super::{ApiError, ApiState};
 use crate::store::StackRow;
 use crate::template::loader::load_document;
-
-async fn live_stack(
-    state: &ApiState,
-    project: &str,
-    name: &str,
-    id: &str,
-) -> Result<StackRow, ApiError> {
-    let stack = canonical_stack(state, project, name, id).await?;
-    if stack.deleted_at.is_some() {
-        return Err(ApiError::stack_not_found(name));
-    }
-    Ok(stack)
-}
 
 /// `DELETE /stacks/{name}/{id}/abandon`.
 #[utoipa::path(delete, path = "/stacks/{stack}/{id}/abandon", tag = "stacks", responses((status = 200, description = "Abandon data; the stack is gone, its resources kept", body = Object), (status = 400, description = "Bad request", body = crate::api::openapi::schemas::ErrorBody), (status = 401, description = "Not authenticated", body = crate::api::openapi::schemas::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::schemas::ErrorBody), (status = 409, description = "Conflict", body = crate::api::openapi::schemas::ErrorBody)))]

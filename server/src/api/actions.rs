@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use serde_json::Value;
 
-use super::stacks::{canonical_stack, json_body};
+use super::stacks::{canonical_stack, json_body, live_stack};
 use super::{ApiError, ApiState};
 use crate::engine::StackAction;
 
@@ -18,10 +18,7 @@ pub async fn action(
     Path((project, name, id)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let stack = canonical_stack(&state, &project, &name, &id).await?;
-    if stack.deleted_at.is_some() {
-        return Err(ApiError::stack_not_found(&name));
-    }
+    let stack = live_stack(&state, &project, &name, &id).await?;
     let body = json_body(&body)?;
     let key = match body.len() {
         0 => return Err(ApiError::bad_request("No action specified")),

@@ -46,16 +46,27 @@ pub fn stack_summary(base: &str, s: &StackRow) -> Value {
     })
 }
 
+/// Field `key` of resource `name` in its stack's template as submitted: HOT's `key` or
+/// CFN's capitalised `Key`.
+pub fn template_field<'a>(stack: &'a StackRow, name: &str, key: &str) -> Option<&'a Value> {
+    let cfn_key: String = key
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if i == 0 { c.to_ascii_uppercase() } else { c })
+        .collect();
+    let definition = stack
+        .template
+        .get("resources")
+        .or_else(|| stack.template.get("Resources"))?
+        .get(name)?;
+    definition.get(key).or_else(|| definition.get(&cfn_key))
+}
+
 /// The type a resource has in its stack's template, as Heat shows it: the name the template
 /// gives (`My::Server`, `inner.yaml`), not what the environment's registry resolved it to
 /// (which the resource row keeps, to find its implementation).
 pub fn declared_type<'a>(stack: &'a StackRow, r: &'a ResourceRow) -> &'a str {
-    stack
-        .template
-        .get("resources")
-        .or_else(|| stack.template.get("Resources"))
-        .and_then(|resources| resources.get(&r.name))
-        .and_then(|d| d.get("type").or_else(|| d.get("Type")))
+    template_field(stack, &r.name, "type")
         .and_then(Value::as_str)
         .unwrap_or(&r.resource_type)
 }

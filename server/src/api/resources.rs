@@ -40,13 +40,7 @@ pub fn nested_depth(query: &Query) -> Result<usize, ApiError> {
 
 /// A resource's `description` in its stack's template (HOT or CFN), `""` without one.
 fn description(stack: &StackRow, resource: &str) -> String {
-    let resources = stack
-        .template
-        .get("resources")
-        .or_else(|| stack.template.get("Resources"));
-    resources
-        .and_then(|r| r.get(resource))
-        .and_then(|r| r.get("description").or_else(|| r.get("Description")))
+    format::template_field(stack, resource, "description")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string()
@@ -214,15 +208,7 @@ pub async fn metadata(
                 .get(crate::resources::heat::wait_condition_handle::SIGNALS_KEY)
                 .cloned()
         })
-        .or_else(|| {
-            stack
-                .template
-                .get("resources")
-                .or_else(|| stack.template.get("Resources"))
-                .and_then(|r| r.get(&resource))
-                .and_then(|r| r.get("metadata").or_else(|| r.get("Metadata")))
-                .cloned()
-        });
+        .or_else(|| format::template_field(&stack, &resource, "metadata").cloned());
     Ok(Json(
         json!({"metadata": document.unwrap_or_else(|| json!({}))}),
     ))

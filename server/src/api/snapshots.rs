@@ -9,9 +9,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::stacks::{accepted, canonical_stack, json_body};
+use super::stacks::{accepted, json_body, live_stack};
 use super::{ApiError, ApiState};
-use crate::store::{SnapshotRow, StackRow};
+use crate::store::SnapshotRow;
 
 /// A snapshot as the API shows it (Heat's `format_snapshot`).
 fn snapshot_body(s: &SnapshotRow) -> Value {
@@ -25,20 +25,6 @@ fn snapshot_body(s: &SnapshotRow) -> Value {
         "status_reason": s.status_reason,
         "creation_time": s.created_at,
     })
-}
-
-/// The live stack at the canonical path.
-async fn live_stack(
-    state: &ApiState,
-    project: &str,
-    name: &str,
-    id: &str,
-) -> Result<StackRow, ApiError> {
-    let stack = canonical_stack(state, project, name, id).await?;
-    if stack.deleted_at.is_some() {
-        return Err(ApiError::stack_not_found(name));
-    }
-    Ok(stack)
 }
 
 /// `POST /stacks/{name}/{id}/snapshots` `{"name": …}`.

@@ -10,7 +10,7 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::format::base_url;
-use super::stacks::{accepted, canonical_stack, json_body, stack_request};
+use super::stacks::{accepted, json_body, live_stack, stack_request};
 use super::{ApiError, ApiState};
 use crate::engine::patch::Patch;
 use crate::engine::preview::{PREVIEW_STACK_ID, PreviewResource, UpdatePreview};
@@ -82,19 +82,6 @@ fn patch_request(body: &Map<String, Value>) -> Result<Patch, ApiError> {
         disable_rollback: given(body, "disable_rollback").then_some(request.disable_rollback),
         tags: request.tags,
     })
-}
-
-async fn live_stack(
-    state: &ApiState,
-    project: &str,
-    name: &str,
-    id: &str,
-) -> Result<StackRow, ApiError> {
-    let stack = canonical_stack(state, project, name, id).await?;
-    if stack.deleted_at.is_some() {
-        return Err(ApiError::stack_not_found(name));
-    }
-    Ok(stack)
 }
 
 /// `PATCH /stacks/{name}/{id}`: update with the stored template, parameters, environment

@@ -80,6 +80,20 @@ pub async fn canonical_stack(
     }
 }
 
+/// The live (not deleted) stack at a canonical path: what every change to a stack acts on.
+pub(super) async fn live_stack(
+    state: &ApiState,
+    project: &str,
+    name: &str,
+    id: &str,
+) -> Result<StackRow, ApiError> {
+    let stack = canonical_stack(state, project, name, id).await?;
+    if stack.deleted_at.is_some() {
+        return Err(ApiError::stack_not_found(name));
+    }
+    Ok(stack)
+}
+
 fn redirect_to(location: String) -> Response {
     let body = json!({
         "message": format!("The resource was found at <a href=\"{location}\">{location}</a>;\nyou should be redirected automatically.\n\n"),
@@ -385,10 +399,7 @@ pub async fn update(
     Path((project, name, id)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let stack = canonical_stack(&state, &project, &name, &id).await?;
-    if stack.deleted_at.is_some() {
-        return Err(ApiError::stack_not_found(&name));
-    }
+    let stack = live_stack(&state, &project, &name, &id).await?;
     let body = json_body(&body)?;
     let mut request = stack_request(&body)?;
     // As Heat: an update that does not say keeps the stack's rollback setting.
