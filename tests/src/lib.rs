@@ -607,6 +607,21 @@ impl Agent {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Waits up to `timeout` for `what` to appear in the log; panics with the log if not.
+    /// (Some lines follow the event a test waits for, e.g. a collector switch is logged
+    /// after the deployment's signal went out.)
+    pub async fn wait_log(&self, what: &str, timeout: Duration) {
+        let start = Instant::now();
+        while !self.log_text().contains(what) {
+            assert!(
+                start.elapsed() < timeout,
+                "no {what:?} in the agent log:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 /// A stack of one POLL_TEMP_URL DeployedServer `server` and one TEMP_URL_SIGNAL

@@ -31,18 +31,6 @@ fn unreachable_url() -> String {
     format!("http://127.0.0.1:{port}/temp_url/v1/metadata/x?temp_url_sig=s")
 }
 
-async fn wait_log(agent: &Agent, what: &str, timeout: Duration) {
-    let start = Instant::now();
-    while !agent.log_text().contains(what) {
-        assert!(
-            start.elapsed() < timeout,
-            "no {what:?} in the log:\n{}",
-            agent.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn systemd_hears_ready_watchdog_pings_and_stopping() {
     let work = tempfile::tempdir().unwrap();
@@ -106,7 +94,7 @@ async fn systemd_hears_ready_watchdog_pings_and_stopping() {
 async fn without_notify_socket_sigterm_stops_cleanly_with_exit_code_zero() {
     let work = tempfile::tempdir().unwrap();
     let mut agent = Agent::start(&unreachable_url(), &work.path().join("agent"), &[]).unwrap();
-    wait_log(&agent, "agent started", T).await;
+    agent.wait_log("agent started", T).await;
     send(&agent, Signal::SIGTERM);
     let status = agent.wait_exit(Duration::from_secs(10)).await.unwrap();
     assert_eq!(status.code(), Some(0), "{}", agent.log_text());
@@ -279,7 +267,7 @@ resources:
     )
     .unwrap();
     // The first document is a change, polled again at once; then the agent sleeps 600 s.
-    wait_log(&agent, "changed=false", T).await;
+    agent.wait_log("changed=false", T).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let polls = |agent: &Agent| agent.log_text().matches("metadata polled").count();
     let idle = polls(&agent);
@@ -329,7 +317,7 @@ async fn sighup_switches_to_collector_settings_edited_in_the_state_dir() {
         )
         .await
         .unwrap();
-    wait_log(&agent, "new metadata", T).await;
+    agent.wait_log("new metadata", T).await;
     // Another server's metadata, written into the saved settings by an operator.
     let busy = api
         .create_stack(
@@ -358,7 +346,9 @@ async fn sighup_switches_to_collector_settings_edited_in_the_state_dir() {
         "{done}\n{}",
         agent.log_text()
     );
-    wait_log(&agent, "SIGHUP: reloaded the saved collector settings", T).await;
+    agent
+        .wait_log("SIGHUP: reloaded the saved collector settings", T)
+        .await;
     assert!(agent.is_running(), "{}", agent.log_text());
     agent.kill().await;
     server.stop().await;
