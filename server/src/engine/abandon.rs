@@ -12,7 +12,10 @@
 //!   converge that follows leaves them alone when the template still resolves to the same
 //!   properties. Resources the data lacks are created.
 //!
-//! Deviation: the contents of nested stacks are not part of the data (Heat includes them).
+//!   A resource whose entry carries a nested stack's data (`resources`, …) is not taken
+//!   over as it stands (its nested stack was forgotten with the abandon): it starts
+//!   `INIT` with that data kept in its row, and its create adopts the nested stack from it
+//!   ([`super::nested::create`]), as Heat's stack resources' `handle_adopt`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,6 +28,14 @@ use super::snapshots::stack_data;
 use super::{Engine, EngineError, events};
 use crate::store::{ResourceRow, StackRow};
 use crate::template::Template;
+
+/// The key of an `INIT` row's data holding the nested stack data it is to adopt.
+pub(crate) const NESTED_ADOPT_KEY: &str = "adopt_stack_data";
+
+/// The nested stack data kept in an `INIT` row by [`insert_adopted_stack`].
+pub(crate) fn nested_adopt_data(row: &ResourceRow) -> Option<&Map<String, Value>> {
+    row.data.get(NESTED_ADOPT_KEY).and_then(Value::as_object)
+}
 
 fn not_supported(feature: &str) -> EngineError {
     EngineError::BadRequest("NotSupported", format!("{feature} is not supported."))
@@ -178,6 +189,16 @@ pub(crate) async fn insert_adopted_stack(
                 .await?;
             continue;
         };
+        if data.get("resources").is_some_and(Value::is_object)
+            && let Some(nested) = data.as_object()
+        {
+            // Its nested stack is adopted when it is created.
+            let mut row = init_row(&stack.id, name, &def.resource_type);
+            row.data
+                .insert(NESTED_ADOPT_KEY.into(), Value::Object(nested.clone()));
+            store.insert_resources(&[row]).await?;
+            continue;
+        }
         let row = adopted_row(&stack.id, name, &def.resource_type, data);
         let mut started = row.clone();
         started.status = "IN_PROGRESS".into();

@@ -279,6 +279,12 @@ async fn converge_one(
     };
     let mut ctx = ResourceContext::new(services, &plan.stack, name);
     ctx.update_policy = update_policy(def, &plan.template, view);
+    if action == "CREATE" {
+        ctx.adopting = current
+            .as_ref()
+            .and_then(crate::engine::abandon::nested_adopt_data)
+            .cloned();
+    }
     let row_action = if action == "UPDATE" {
         "UPDATE"
     } else {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::lifecycle::{self, Prepared};
-use super::{StackRequest, events, validate};
+use super::{StackRequest, abandon, events, validate};
 use crate::resources::{ResourceContext, ResourceError};
 use crate::store::{ResourceRow, StackRow, now_timestamp};
 
@@ -104,8 +104,9 @@ async fn finished(
     Ok(NestedState { stack, rows })
 }
 
-/// Creates the nested stack for `ctx`'s resource and runs it to completion. When the
-/// action was interrupted (`ctx.resuming` names an existing child), the child is resumed.
+/// Creates the nested stack for `ctx`'s resource and runs it to completion; adopts it
+/// instead when `ctx.adopting` holds its abandon data. When the action was interrupted
+/// (`ctx.resuming` names an existing child), the child is resumed.
 pub async fn create(
     ctx: &ResourceContext<'_>,
     def: NestedDefinition,
@@ -116,12 +117,17 @@ pub async fn create(
         && let Some(child) = store.stack(id).await?
         && child.deleted_at.is_none()
     {
+        let action = if child.action == "ADOPT" {
+            "ADOPT"
+        } else {
+            "CREATE"
+        };
         // Finished before the interruption: nothing left to do but report it.
-        if child.action == "CREATE" && child.status == "COMPLETE" {
+        if child.action == action && child.status == "COMPLETE" {
             return finished(ctx, child, Ok(())).await;
         }
         let prepared = check(ctx, &def)?;
-        let result = lifecycle::run_action(services, &child, "CREATE", prepared).await;
+        let result = lifecycle::run_action(services, &child, action, prepared).await;
         return finished(ctx, child, result).await;
     }
     let owner = owner(ctx).await?;
@@ -132,13 +138,19 @@ pub async fn create(
     }
     let prepared = check(ctx, &def)?;
     count_resources(ctx, owner.root(), prepared.template.resources.len() as i64).await?;
+    let adopted = ctx
+        .adopting
+        .as_ref()
+        .and_then(|data| data.get("resources"))
+        .and_then(Value::as_object);
+    let action = if adopted.is_some() { "ADOPT" } else { "CREATE" };
     let child = StackRow {
         id: uuid::Uuid::new_v4().to_string(),
         project: owner.project.clone(),
         name: ctx.physical_name(),
-        action: "CREATE".into(),
+        action: action.into(),
         status: "IN_PROGRESS".into(),
-        status_reason: "Stack CREATE started".into(),
+        status_reason: format!("Stack {action} started"),
         template: def.template,
         environment: prepared.environment.clone(),
         files: def.files,
@@ -154,10 +166,14 @@ pub async fn create(
     };
     // The owner knows its child before the child exists: a crash in between resumes it.
     ctx.set_physical_id(&child.id).await?;
-    lifecycle::insert_new_stack(ctx.services, &child, &prepared.template)
-        .await
-        .map_err(|e| failed(e.to_string()))?;
-    let result = lifecycle::run_action(services, &child, "CREATE", prepared).await;
+    match adopted {
+        Some(resources) => {
+            abandon::insert_adopted_stack(ctx.services, &child, &prepared.template, resources).await
+        }
+        None => lifecycle::insert_new_stack(ctx.services, &child, &prepared.template).await,
+    }
+    .map_err(|e| failed(e.to_string()))?;
+    let result = lifecycle::run_action(services, &child, action, prepared).await;
     finished(ctx, child, result).await
 }
 

@@ -6,13 +6,18 @@
 //! `COMPLETE`. Restore is an update back to the snapshot's template, environment and files,
 //! run as the stack action `RESTORE` through the ordinary update path.
 //!
-//! Deviation: nested stacks are not snapshotted on their own (their owner's resource
-//! state is); Heat snapshots each nested stack too.
+//! A resource owning a nested stack carries that stack's data in its entry (`resources`,
+//! `template`, `environment`, `files`), as Heat's stack resources' `prepare_abandon`, so
+//! an adopt brings the nested stacks back with their resources.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 
 use serde_json::{Map, Value, json};
 
 use super::{Engine, EngineError, StackRequest, events};
-use crate::store::{SnapshotRow, StackRow, now_timestamp};
+use crate::store::{ResourceRow, SnapshotRow, StackRow, Store, now_timestamp};
 
 /// Heat's `max_snapshots_per_stack`.
 pub const MAX_SNAPSHOTS_PER_STACK: i64 = 32;
@@ -47,34 +52,70 @@ fn environment_with_parameters(stack: &StackRow) -> Value {
 /// template, environment, files, resources: {name: {name, resource_id, type, action,
 /// status, metadata, resource_data, ...}}, project_id, stack_user_project_id}`. Each
 /// resource also carries Updraft's `properties`, `attributes` and `reference_id`, so an
-/// adopt of this data needs to create nothing.
+/// adopt of this data needs to create nothing; one owning a nested stack also carries
+/// that stack's `resources`, `template`, `environment` and `files`.
 pub(crate) async fn stack_data(engine: &Engine, stack: &StackRow) -> Result<Value, EngineError> {
-    let store = &engine.services.store;
-    let mut resources = Map::new();
-    for row in store.stack_resources(&stack.id).await? {
-        let metadata = if row.physical_id.is_empty() {
-            None
-        } else {
-            store.metadata(&row.physical_id).await?.map(|m| m.document)
-        };
-        resources.insert(
-            row.name.clone(),
-            json!({
-                "name": row.name,
-                "resource_id": row.physical_id,
-                "type": row.resource_type,
-                "action": row.action,
-                "status": row.status,
-                "status_reason": row.status_reason,
-                "metadata": metadata.unwrap_or_else(|| json!({})),
-                "resource_data": row.data,
-                "properties": row.properties,
-                "attributes": row.attributes,
-                "reference_id": row.reference_id,
-            }),
-        );
-    }
+    stack_data_of(&engine.services.store, stack).await
+}
+
+/// The keys of a nested stack's data that its owner resource's entry carries.
+const NESTED_KEYS: [&str; 4] = ["resources", "template", "environment", "files"];
+
+fn stack_data_of<'a>(
+    store: &'a Store,
+    stack: &'a StackRow,
+) -> Pin<Box<dyn Future<Output = Result<Value, EngineError>> + Send + 'a>> {
+    Box::pin(async move {
+        let mut nested: HashMap<String, StackRow> = store
+            .nested_stacks(&stack.id)
+            .await?
+            .into_iter()
+            .map(|child| (child.id.clone(), child))
+            .collect();
+        let mut resources = Map::new();
+        for row in store.stack_resources(&stack.id).await? {
+            let mut entry = resource_data(store, &row).await?;
+            if let Some(child) = nested.remove(&row.physical_id)
+                && child.owner_resource.as_deref() == Some(row.name.as_str())
+                && let (Value::Object(entry), Value::Object(mut data)) =
+                    (&mut entry, stack_data_of(store, &child).await?)
+            {
+                for key in NESTED_KEYS {
+                    if let Some(value) = data.remove(key) {
+                        entry.insert(key.into(), value);
+                    }
+                }
+            }
+            resources.insert(row.name.clone(), entry);
+        }
+        Ok(stack_json(stack, resources))
+    })
+}
+
+/// One resource's entry of the abandon data.
+async fn resource_data(store: &Store, row: &ResourceRow) -> Result<Value, EngineError> {
+    let metadata = if row.physical_id.is_empty() {
+        None
+    } else {
+        store.metadata(&row.physical_id).await?.map(|m| m.document)
+    };
     Ok(json!({
+        "name": row.name,
+        "resource_id": row.physical_id,
+        "type": row.resource_type,
+        "action": row.action,
+        "status": row.status,
+        "status_reason": row.status_reason,
+        "metadata": metadata.unwrap_or_else(|| json!({})),
+        "resource_data": row.data,
+        "properties": row.properties,
+        "attributes": row.attributes,
+        "reference_id": row.reference_id,
+    }))
+}
+
+fn stack_json(stack: &StackRow, resources: Map<String, Value>) -> Value {
+    json!({
         "id": stack.id,
         "name": stack.name,
         "action": stack.action,
@@ -85,7 +126,7 @@ pub(crate) async fn stack_data(engine: &Engine, stack: &StackRow) -> Result<Valu
         "resources": resources,
         "project_id": stack.project,
         "stack_user_project_id": stack.project,
-    }))
+    })
 }
 
 impl Engine {

@@ -40,6 +40,10 @@ pub struct ResourceContext<'a> {
     /// The resource's resolved `update_policy` (groups: `batch_create`, `rolling_update`);
     /// null when none.
     pub update_policy: Value,
+    /// When a stack is adopted and this resource owns a nested stack, the nested stack's
+    /// abandon data (`{resources: …, template: …}`): the nested stack is adopted from it
+    /// rather than created anew (Heat's `handle_adopt` of stack resources).
+    pub adopting: Option<Map<String, Value>>,
 }
 
 impl<'a> ResourceContext<'a> {
@@ -62,6 +66,7 @@ impl<'a> ResourceContext<'a> {
             name,
             resuming: None,
             update_policy: Value::Null,
+            adopting: None,
         }
     }
 
