@@ -599,7 +599,17 @@ async fn identity_on_postgres() {
     .unwrap();
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(admin(&server, &["user", "list"]).await.contains("| pa "));
-    let (status, _) = login(&server, "pa", "pg-a", "bad").await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // The lockout counts failures in the database: two nodes share one limit.
+    let other = server.start_sharing(&[]).await.unwrap();
+    for attempt in 1..=10 {
+        let node = if attempt % 2 == 0 { &server } else { &other };
+        let (status, _) = login(node, "pa", "pg-a", "bad").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    for node in [&server, &other] {
+        let (status, _) = login(node, "pa", "pg-a", "x1").await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    }
+    other.stop().await;
     server.stop().await;
 }

@@ -1,18 +1,26 @@
 //! Brute-force limit on password authentication: after `max_failures` failed attempts for
-//! a key (a user name, or a source address) within `window`, further attempts for it are
-//! refused — even with the right password — until the oldest failure leaves the window.
-//! In memory, per process: a restart forgets, which only helps a legitimate user.
+//! a key (a user name or id) within `window`, further attempts for it are refused — even
+//! with the right password — until the oldest failure leaves the window.
+//!
+//! The failures are kept in the database, so every server node sharing it counts the
+//! same attempts (an attacker cannot multiply the limit by spreading over nodes), and a
+//! restart does not reset the count.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Failure counts per key.
-#[derive(Debug)]
+use crate::store::{Store, StoreError};
+
+/// The limit's settings; the counts live in the store.
+#[derive(Debug, Clone, Copy)]
 pub struct Throttle {
     max_failures: usize,
     window: Duration,
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl Throttle {
@@ -21,66 +29,32 @@ impl Throttle {
         Throttle {
             max_failures,
             window,
-            failures: Mutex::new(HashMap::new()),
         }
     }
 
-    fn with_entries<T>(&self, f: impl FnOnce(&mut HashMap<String, VecDeque<Instant>>) -> T) -> T {
-        // A poisoned lock only means another request panicked mid-update; the counts stay usable.
-        let mut guard = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(&mut guard)
+    fn window_millis(&self) -> i64 {
+        i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX)
     }
 
-    fn prune(&self, entries: &mut VecDeque<Instant>, now: Instant) {
-        while entries
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= self.window)
-        {
-            entries.pop_front();
-        }
-    }
-
-    /// Whether any of `keys` is locked out now.
-    pub fn is_locked(&self, keys: &[&str]) -> bool {
+    /// Whether `key` is locked out now.
+    pub async fn is_locked(&self, store: &Store, key: &str) -> Result<bool, StoreError> {
         if self.max_failures == 0 {
-            return false;
+            return Ok(false);
         }
-        let now = Instant::now();
-        self.with_entries(|all| {
-            keys.iter().any(|k| {
-                all.get_mut(*k).is_some_and(|e| {
-                    self.prune(e, now);
-                    e.len() >= self.max_failures
-                })
-            })
-        })
+        let since = now_millis().saturating_sub(self.window_millis());
+        let count = store.auth_failures_since(key, since).await?;
+        Ok(usize::try_from(count).unwrap_or(usize::MAX) >= self.max_failures)
     }
 
-    /// Records a failed attempt against each of `keys`.
-    pub fn record_failure(&self, keys: &[&str]) {
+    /// Records a failed attempt against `key` (and forgets those past the window).
+    pub async fn record_failure(&self, store: &Store, key: &str) -> Result<(), StoreError> {
         if self.max_failures == 0 {
-            return;
+            return Ok(());
         }
-        let now = Instant::now();
-        self.with_entries(|all| {
-            // Forget keys whose failures all expired, so the map cannot grow without bound.
-            all.retain(|_, e| {
-                e.back()
-                    .is_some_and(|t| now.duration_since(*t) < self.window)
-            });
-            for k in keys {
-                let e = all.entry((*k).to_string()).or_default();
-                self.prune(e, now);
-                e.push_back(now);
-                // Only the newest `max_failures` matter.
-                while e.len() > self.max_failures {
-                    e.pop_front();
-                }
-            }
-        });
+        let now = now_millis();
+        store
+            .record_auth_failure(key, now, now.saturating_sub(self.window_millis()))
+            .await
     }
 }
 
@@ -88,17 +62,23 @@ impl Throttle {
 mod tests {
     use super::*;
 
-    #[test]
-    fn locks_after_the_limit_until_the_window_passes() {
-        let t = Throttle::new(3, Duration::from_millis(200));
+    #[tokio::test]
+    async fn locks_after_the_limit_until_the_window_passes() {
+        let (store, _dir) = crate::store::test_store().await;
+        let t = Throttle::new(3, Duration::from_millis(300));
         for _ in 0..3 {
-            assert!(!t.is_locked(&["u"]));
-            t.record_failure(&["u"]);
+            assert!(!t.is_locked(&store, "u").await.unwrap());
+            t.record_failure(&store, "u").await.unwrap();
         }
-        assert!(t.is_locked(&["u"]));
-        assert!(!t.is_locked(&["v"]));
-        std::thread::sleep(Duration::from_millis(250));
-        assert!(!t.is_locked(&["u"]));
-        assert!(!Throttle::new(0, Duration::from_secs(1)).is_locked(&["u"]));
+        assert!(t.is_locked(&store, "u").await.unwrap());
+        assert!(!t.is_locked(&store, "v").await.unwrap());
+        // Another node's throttle over the same store sees the same count.
+        let other = Throttle::new(3, Duration::from_millis(300));
+        assert!(other.is_locked(&store, "u").await.unwrap());
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert!(!t.is_locked(&store, "u").await.unwrap());
+        let off = Throttle::new(0, Duration::from_secs(1));
+        off.record_failure(&store, "w").await.unwrap();
+        assert!(!off.is_locked(&store, "w").await.unwrap());
     }
 }

@@ -197,7 +197,7 @@ pub async fn authenticate(
         UserRef::Id(id) => format!("id:{id}"),
         UserRef::Name(name, _) => format!("name:{name}"),
     };
-    if identity.throttle.is_locked(&[&key]) {
+    if identity.throttle.is_locked(store, &key).await? {
         return Ok(Attempt::LockedOut);
     }
     let candidates = match who {
@@ -224,7 +224,7 @@ pub async fn authenticate(
             None => Ok(Attempt::Failed),
         },
         None => {
-            identity.throttle.record_failure(&[&key]);
+            identity.throttle.record_failure(store, &key).await?;
             Ok(Attempt::Failed)
         }
     }
@@ -248,7 +248,10 @@ pub async fn issue_token(
     let bytes: [u8; 32] = rand::rng().random();
     let token = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
     let lifetime = i64::try_from(identity.settings.token_lifetime.as_secs()).unwrap_or(i64::MAX);
-    let expires_at = chrono::Utc::now().timestamp().saturating_add(lifetime);
+    let now = chrono::Utc::now().timestamp();
+    let expires_at = now.saturating_add(lifetime);
+    // Expired tokens are useless; issuing is a natural moment to let them go.
+    store.purge_expired_tokens(now).await?;
     store
         .insert_token(&TokenRow {
             id: token_hash(&token),

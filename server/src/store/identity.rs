@@ -278,6 +278,52 @@ impl Store {
         .transpose()
     }
 
+    /// Deletes the tokens that expired at or before `now` (seconds); how many went.
+    pub async fn purge_expired_tokens(&self, now: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM tokens WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Records a failed password attempt for `key` at `at_millis`, and forgets every
+    /// attempt before `forget_before` (milliseconds; older than the lockout window).
+    pub async fn record_auth_failure(
+        &self,
+        key: &str,
+        at_millis: i64,
+        forget_before: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM auth_failures WHERE at_millis < $1")
+            .bind(forget_before)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO auth_failures (user_key, at_millis) VALUES ($1, $2)")
+            .bind(key)
+            .bind(at_millis)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// How many failed attempts for `key` were recorded at or after `since_millis`.
+    pub async fn auth_failures_since(
+        &self,
+        key: &str,
+        since_millis: i64,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM auth_failures WHERE user_key = $1 AND at_millis >= $2",
+        )
+        .bind(key)
+        .bind(since_millis)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// Revokes the token whose hash is `id`; whether it was live.
     pub async fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE tokens SET revoked = 1 WHERE id = $1 AND revoked = 0")
@@ -321,8 +367,37 @@ mod tests {
         store.insert_token(&t).await.unwrap();
         assert!(store.revoke_token("t").await.unwrap());
         assert!(store.token("t").await.unwrap().unwrap().revoked);
+        let later = TokenRow {
+            id: "later".into(),
+            expires_at: 50,
+            ..t.clone()
+        };
+        store.insert_token(&later).await.unwrap();
+        assert_eq!(store.purge_expired_tokens(5).await.unwrap(), 1);
+        assert!(store.token("t").await.unwrap().is_none());
+        assert!(store.token("later").await.unwrap().is_some());
+        store.insert_token(&t).await.unwrap();
         assert!(store.delete_project(&p.id).await.unwrap());
         assert!(store.user_by_id(&u.id).await.unwrap().is_none());
         assert!(store.token("t").await.unwrap().is_none());
+        assert!(store.token("later").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn auth_failures_are_counted_in_the_window_and_forgotten_after_it() {
+        let (store, _dir) = super::super::test_store().await;
+        for at in [100, 200, 300] {
+            store.record_auth_failure("name:ann", at, 0).await.unwrap();
+        }
+        store.record_auth_failure("name:bob", 300, 0).await.unwrap();
+        assert_eq!(store.auth_failures_since("name:ann", 150).await.unwrap(), 2);
+        assert_eq!(store.auth_failures_since("name:bob", 0).await.unwrap(), 1);
+        // A later failure forgets what is older than its window.
+        store
+            .record_auth_failure("name:cy", 1000, 250)
+            .await
+            .unwrap();
+        assert_eq!(store.auth_failures_since("name:ann", 0).await.unwrap(), 1);
+        assert_eq!(store.auth_failures_since("name:bob", 0).await.unwrap(), 1);
     }
 }
