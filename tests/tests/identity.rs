@@ -160,6 +160,27 @@ async fn admin_cli_creates_lists_and_deletes_projects_and_users() {
     let deleted = admin(&server, &["user", "delete", "ann", "--project", "alpha"]).await;
     assert!(deleted.starts_with("Deleted user ann"), "{deleted}");
     assert!(!admin(&server, &["user", "list"]).await.contains("| ann "));
+    // A project with a stack is not deleted (its stack would be out of everyone's reach).
+    let api = Api {
+        project: id.clone(),
+        ..server.api()
+    };
+    let stack = api.create_stack("kept", TEMPLATE, json!({})).await.unwrap();
+    api.wait_stack(&stack, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let refused = server.admin(&["project", "delete", "alpha"]).await.unwrap();
+    assert!(!refused.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr).trim(),
+        "updraft: project alpha still has 1 stack(s): kept; delete them first"
+    );
+    assert!(admin(&server, &["project", "list"]).await.contains(&id));
+    let (status, _) = api.call(Method::DELETE, &stack, None).await.unwrap();
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    api.wait_stack(&stack, Duration::from_secs(60))
+        .await
+        .unwrap();
     admin(&server, &["project", "delete", "alpha"]).await;
     assert!(!admin(&server, &["project", "list"]).await.contains(&id));
     server.stop().await;

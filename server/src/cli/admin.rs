@@ -169,6 +169,18 @@ async fn run_project(store: &Store, command: ProjectCommand) -> anyhow::Result<(
         }
         ProjectCommand::Delete { name } => {
             let p = project(store, &name).await?;
+            // Its stacks would be left without anyone able to reach them.
+            let mut stacks = store.list_stacks(&p.id).await?;
+            stacks.extend(store.list_stacks(&p.name).await?);
+            if !stacks.is_empty() {
+                let names: Vec<&str> = stacks.iter().map(|s| s.name.as_str()).collect();
+                bail!(
+                    "project {} still has {} stack(s): {}; delete them first",
+                    p.name,
+                    stacks.len(),
+                    names.join(", ")
+                );
+            }
             store.delete_project(&p.id).await?;
             println!("Deleted project {} ({})", p.name, p.id);
         }
