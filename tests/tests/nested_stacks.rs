@@ -201,6 +201,27 @@ async fn lifecycle(backend: Backend) {
     assert_eq!(direct_stack["parameters"]["name"], json!("first"));
     let (_, res) = api.get(&format!("{stack}/resources/direct")).await.unwrap();
     assert_eq!(res["resource"]["resource_type"], json!(THING));
+    // Heat's `nested` link (heat_integrationtests find nested stacks by it), in the show
+    // and in a list that does not descend.
+    let (_, direct_path) = nested(&api, &direct_id).await;
+    let nested_href = |links: &Value| {
+        links
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "nested")
+            .map(|l| l["href"].as_str().unwrap().to_string())
+    };
+    let href = nested_href(&res["resource"]["links"]).unwrap();
+    assert!(href.ends_with(&format!("/v1/demo{direct_path}")), "{href}");
+    let (_, listed) = api.get(&format!("{stack}/resources")).await.unwrap();
+    let item = listed["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resource_name"] == "direct")
+        .unwrap();
+    assert_eq!(nested_href(&item["links"]), Some(href));
 
     // ResourceChain: members one after the other, each finished before the next starts.
     let refs = Api::output(&done, "chain_refs");

@@ -114,14 +114,17 @@ pub async fn list(
     let tree = stack_tree(&state, stack, depth).await?;
     let store = &state.engine.services().store;
     let base = base_url(&headers);
-    // Which resource of which stack owns a nested stack (its `nested` link).
-    let nested: HashMap<(String, String), &StackRow> = tree
-        .iter()
-        .filter_map(|s| Some(((s.owner_id.clone()?, s.owner_resource.clone()?), s)))
-        .collect();
     let mut list = Vec::new();
     for stack in &tree {
         let deps = required_by(stack);
+        // Which of its resources own a nested stack (their `nested` link), below the
+        // requested depth too.
+        let nested: HashMap<String, StackRow> = store
+            .nested_stacks(&stack.id)
+            .await?
+            .into_iter()
+            .filter_map(|child| Some((child.owner_resource.clone()?, child)))
+            .collect();
         for r in store.stack_resources(&stack.id).await? {
             let keep = RESOURCE_FILTERS.iter().all(|key| {
                 let values = query.all(key);
@@ -136,10 +139,8 @@ pub async fn list(
                 &r,
                 deps.get(&r.name).map(Vec::as_slice).unwrap_or_default(),
             );
-            if let Some(child) = nested.get(&(stack.id.clone(), r.name.clone()))
-                && let Some(links) = item["links"].as_array_mut()
-            {
-                links.push(json!({"href": format::stack_href(&base, child), "rel": "nested"}));
+            if let Some(child) = nested.get(&r.name).filter(|c| c.id == r.physical_id) {
+                add_nested_link(&mut item, &base, child);
             }
             if let Some(parent) = &stack.owner_resource {
                 item["parent_resource"] = json!(parent);
@@ -179,7 +180,25 @@ pub async fn show(
     );
     body["description"] = json!(description(&stack, &row.name));
     body["attributes"] = Value::Object(row.attributes.clone());
+    if !row.physical_id.is_empty()
+        && let Some(child) = state
+            .engine
+            .services()
+            .store
+            .stack(&row.physical_id)
+            .await?
+            .filter(|c| c.owner_id.as_deref() == Some(stack.id.as_str()) && c.deleted_at.is_none())
+    {
+        add_nested_link(&mut body, &base_url(&headers), &child);
+    }
     Ok(Json(json!({"resource": body})))
+}
+
+/// Heat's `nested` link of a resource owning a nested stack.
+fn add_nested_link(item: &mut Value, base: &str, child: &StackRow) {
+    if let Some(links) = item["links"].as_array_mut() {
+        links.push(json!({"href": format::stack_href(base, child), "rel": "nested"}));
+    }
 }
 
 /// `GET /stacks/{name}/{id}/resources/{resource}/metadata`: for a server, its metadata
