@@ -206,7 +206,25 @@ async fn sync_template_metadata(
 
 /// Heat's resource failure reason: `<ExceptionType>: resources.<name>: <message>`.
 pub fn failure_reason(name: &str, err: &ResourceError) -> String {
+    if let ResourceError::Nested(reason) = err
+        && let Some(inner) = nested_failure(reason)
+    {
+        // Heat names the failing resource by its path through the nested stacks.
+        return format!("{}: resources.{name}.resources.{}", inner.0, inner.1);
+    }
     format!("{}: resources.{}: {}", err.heat_type(), name, err)
+}
+
+/// `Resource <ACTION> failed: <Type>: resources.<rest>` → (`<Type>`, `<rest>`).
+fn nested_failure(reason: &str) -> Option<(&str, &str)> {
+    let rest = reason.strip_prefix("Resource ")?;
+    let (action, rest) = rest.split_once(" failed: ")?;
+    if action.is_empty() || !action.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+        return None;
+    }
+    let (kind, path) = rest.split_once(": resources.")?;
+    let plain = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
+    (!kind.is_empty() && kind.chars().all(plain)).then_some((kind, path))
 }
 
 async fn converge_one(
@@ -539,5 +557,29 @@ pub async fn delete_physical(
             record("FAILED", reason.clone()).await?;
             Err(format!("Resource DELETE failed: {reason}"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nested_failure_is_named_by_its_path() {
+        let nested = ResourceError::Nested(
+            "Resource CREATE failed: ValueError: resources.oops: Test Resource failed oops".into(),
+        );
+        assert_eq!(
+            failure_reason("victim", &nested),
+            "ValueError: resources.victim.resources.oops: Test Resource failed oops"
+        );
+        // Any other nested reason (a timeout, say) is kept whole under the owner.
+        let timed_out = ResourceError::Nested("Timed out".into());
+        assert_eq!(
+            failure_reason("victim", &timed_out),
+            "Error: resources.victim: Timed out"
+        );
+        let plain = ResourceError::Failed("boom".into());
+        assert_eq!(failure_reason("x", &plain), "Error: resources.x: boom");
     }
 }

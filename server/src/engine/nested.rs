@@ -99,7 +99,7 @@ async fn finished(
     stack: StackRow,
     result: Result<(), String>,
 ) -> Result<NestedState, ResourceError> {
-    result.map_err(failed)?;
+    result.map_err(ResourceError::Nested)?;
     let rows = ctx.services.store.stack_resources(&stack.id).await?;
     Ok(NestedState { stack, rows })
 }

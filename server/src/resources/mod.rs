@@ -150,6 +150,10 @@ pub enum ResourceError {
         /// The message.
         message: String,
     },
+    /// The resource's nested stack failed; the nested stack's status reason
+    /// (`Resource CREATE failed: ValueError: resources.oops: …`).
+    #[error("{0}")]
+    Nested(String),
     /// The type does not take signals.
     #[error("signal is not supported for resource.")]
     SignalNotSupported,
@@ -169,7 +173,7 @@ impl ResourceError {
     /// Heat's exception class name, used in status reasons (`Error: resources.x: …`).
     pub fn heat_type(&self) -> &'static str {
         match self {
-            ResourceError::Failed(_) => "Error",
+            ResourceError::Failed(_) | ResourceError::Nested(_) => "Error",
             ResourceError::Raised { heat_type, .. } => heat_type,
             ResourceError::SignalNotSupported => "ResourceActionNotSupported",
             ResourceError::NoActionRequired(_) => "NoActionRequired",
