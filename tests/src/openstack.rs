@@ -58,6 +58,18 @@ pub async fn openstack(cli: &Path, api: &Api, args: &[&str]) -> (bool, String, S
     }
 }
 
+/// A template with one `value` parameter, given back as output `value` (through an
+/// `OS::Heat::Value`): the smallest stack the clients create and the provider template the
+/// openstack CLI tests nest.
+pub const VALUE_TEMPLATE: &str = "heat_template_version: 2018-08-31
+parameters:
+  value: {type: string}
+resources:
+  v: {type: OS::Heat::Value, properties: {value: {get_param: value}}}
+outputs:
+  value: {value: {get_attr: [v, value]}}
+";
+
 /// Makes user `user` (`role`, `password`) in project `project` of `server` with
 /// `updraft admin`, creating the project unless it exists; returns the project's id.
 pub async fn project_user(

@@ -14,6 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use updraft_e2e::openstack::project_user;
 use updraft_e2e::{Backend, Server};
 
 /// The modules run; the others need Nova, Swift, Keystone domains, notifications or
@@ -107,27 +108,9 @@ async fn heats_own_functional_tests_pass() {
     )
     .await
     .unwrap();
-    for args in [
-        &["project", "create", "heat-it"][..],
-        &[
-            "user",
-            "create",
-            "heat-it",
-            "--project",
-            "heat-it",
-            "--role",
-            "admin",
-            "--password",
-            "heat-it-pw",
-        ],
-    ] {
-        let out = server.admin(args).await.unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    project_user(&server, "heat-it", "heat-it", "admin", "heat-it-pw")
+        .await
+        .unwrap();
     let work = tempfile::tempdir().unwrap();
     let conf = format!(
         "[DEFAULT]\nlog_file = {log}\n\n[heat_plugin]\n\

@@ -8,16 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use updraft_e2e::Server;
-use updraft_e2e::openstack::{project_user, venv_bin};
-
-const INNER: &str = "heat_template_version: 2018-08-31
-parameters:
-  value: {type: string}
-resources:
-  v: {type: OS::Heat::Value, properties: {value: {get_param: value}}}
-outputs:
-  value: {value: {get_attr: [v, value]}}
-";
+use updraft_e2e::openstack::{VALUE_TEMPLATE, project_user, venv_bin};
 
 #[tokio::test]
 async fn the_legacy_heat_cli_without_client_auth() {
@@ -25,7 +16,7 @@ async fn the_legacy_heat_cli_without_client_auth() {
     let server = Server::start().await.unwrap();
     let api = server.api();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("t.yaml"), INNER).unwrap();
+    std::fs::write(dir.path().join("t.yaml"), VALUE_TEMPLATE).unwrap();
     let heat = |args: Vec<String>| {
         let bin = bin.clone();
         let base = api.base.clone();

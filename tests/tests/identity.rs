@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use updraft_e2e::openstack::project_user;
 use updraft_e2e::{Api, Backend, Server, postgres_available};
 
 const TEMPLATE: &str = r#"
@@ -46,26 +47,9 @@ fn field(table: &str, key: &str) -> String {
 
 /// Creates project `project` (unless it exists) and a user in it; returns the project id.
 async fn user(server: &Server, project: &str, name: &str, role: &str, password: &str) -> String {
-    let listed = admin(server, &["project", "list"]).await;
-    if !listed.lines().any(|l| l.contains(&format!("| {project} "))) {
-        admin(server, &["project", "create", project]).await;
-    }
-    let out = admin(
-        server,
-        &[
-            "user",
-            "create",
-            name,
-            "--project",
-            project,
-            "--role",
-            role,
-            "--password",
-            password,
-        ],
-    )
-    .await;
-    field(&out, "project_id")
+    project_user(server, project, name, role, password)
+        .await
+        .unwrap()
 }
 
 /// `POST /v3/auth/tokens` with the password method by user name, scoped by project name.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use updraft_e2e::Server;
-use updraft_e2e::openstack::{project_user, venv_bin};
+use updraft_e2e::openstack::{VALUE_TEMPLATE, project_user, venv_bin};
 
 /// Runs `openstack` for one server, from a directory holding the templates.
 struct Osc {
@@ -148,15 +148,6 @@ outputs:
   inner: {value: {get_attr: [inner, value]}}
 ";
 
-const INNER: &str = "heat_template_version: 2018-08-31
-parameters:
-  value: {type: string}
-resources:
-  v: {type: OS::Heat::Value, properties: {value: {get_param: value}}}
-outputs:
-  value: {value: {get_attr: [v, value]}}
-";
-
 const ENV: &str = "parameters:
   greeting: from-env
 resource_registry:
@@ -165,7 +156,7 @@ resource_registry:
 
 fn write_templates(osc: &Osc) {
     osc.write("main.yaml", MAIN);
-    osc.write("inner.yaml", INNER);
+    osc.write("inner.yaml", VALUE_TEMPLATE);
     osc.write("env.yaml", ENV);
     osc.write("script.sh", "echo hello from script\n");
 }
@@ -539,7 +530,7 @@ async fn openstack_cli_snapshots_abandons_adopts_and_deploys() {
     .await
     .unwrap();
     let osc = Osc::password(bin, &server, "member").await;
-    osc.write("t.yaml", INNER);
+    osc.write("t.yaml", VALUE_TEMPLATE);
 
     let created = osc
         .json(&[

@@ -6,21 +6,15 @@
 //! same attempts (an attacker cannot multiply the limit by spreading over nodes), and a
 //! restart does not reset the count.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, now_millis};
 
 /// The limit's settings; the counts live in the store.
 #[derive(Debug, Clone, Copy)]
 pub struct Throttle {
     max_failures: usize,
     window: Duration,
-}
-
-fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl Throttle {

@@ -48,7 +48,7 @@ impl Engine {
             // Heat's export is its abandon without the delete, behind the same switch.
             return Err(not_supported("Stack Abandon"));
         }
-        stack_data(self, stack).await
+        stack_data(&self.services.store, stack).await
     }
 
     /// `DELETE …/abandon`: the abandon data; the stack is forgotten, its physical
@@ -66,7 +66,7 @@ impl Engine {
                 ),
             ));
         }
-        let data = stack_data(self, stack).await?;
+        let data = stack_data(&self.services.store, stack).await?;
         self.stop(&stack.id).await;
         self.claim(&stack.id).await?;
         events::stack_state(

@@ -48,20 +48,16 @@ fn environment_with_parameters(stack: &StackRow) -> Value {
     Value::Object(env)
 }
 
+/// The keys of a nested stack's data that its owner resource's entry carries.
+const NESTED_KEYS: [&str; 4] = ["resources", "template", "environment", "files"];
+
 /// Heat's abandon data of a stack (also a snapshot's `data`): `{id, name, action, status,
 /// template, environment, files, resources: {name: {name, resource_id, type, action,
 /// status, metadata, resource_data, ...}}, project_id, stack_user_project_id}`. Each
 /// resource also carries Updraft's `properties`, `attributes` and `reference_id`, so an
 /// adopt of this data needs to create nothing; one owning a nested stack also carries
 /// that stack's `resources`, `template`, `environment` and `files`.
-pub(crate) async fn stack_data(engine: &Engine, stack: &StackRow) -> Result<Value, EngineError> {
-    stack_data_of(&engine.services.store, stack).await
-}
-
-/// The keys of a nested stack's data that its owner resource's entry carries.
-const NESTED_KEYS: [&str; 4] = ["resources", "template", "environment", "files"];
-
-fn stack_data_of<'a>(
+pub(crate) fn stack_data<'a>(
     store: &'a Store,
     stack: &'a StackRow,
 ) -> Pin<Box<dyn Future<Output = Result<Value, EngineError>> + Send + 'a>> {
@@ -78,7 +74,7 @@ fn stack_data_of<'a>(
             if let Some(child) = nested.remove(&row.physical_id)
                 && child.owner_resource.as_deref() == Some(row.name.as_str())
                 && let (Value::Object(entry), Value::Object(mut data)) =
-                    (&mut entry, stack_data_of(store, &child).await?)
+                    (&mut entry, stack_data(store, &child).await?)
             {
                 for key in NESTED_KEYS {
                     if let Some(value) = data.remove(key) {
@@ -148,7 +144,7 @@ impl Engine {
                 ),
             ));
         }
-        let data = stack_data(self, stack).await?;
+        let data = stack_data(&self.services.store, stack).await?;
         self.claim(&stack.id).await?;
         events::stack_state(
             &self.services,
